@@ -58,6 +58,7 @@ __all__ = [
     "MAX_REPR",
     "MAX_STRING",
     "dumps",
+    "json_default",
     "qualified_name",
     "safe_repr",
     "to_jsonable",
@@ -216,6 +217,27 @@ def _leaf_object(value: Any, depth: int, active: set[int]) -> Any:
     return safe_repr(value)
 
 
+_FAST_DEFAULTS: Final[dict[type, Callable[[Any], Any]]] = {
+    decimal.Decimal: str,
+    _dt.datetime: _dt.datetime.isoformat,
+    _dt.date: _dt.date.isoformat,
+    _dt.time: _dt.time.isoformat,
+    uuid.UUID: str,
+}
+
+
+def json_default(value: object) -> Any:
+    """Convert what the ``json`` encoder does not know; meant as its ``default`` hook.
+
+    The common exact types (``Decimal``, ``datetime``, ``date``, ``time``, ``UUID``) take a
+    one-look-up fast path; everything else goes through :func:`to_jsonable`. Never raises.
+    """
+    convert = _FAST_DEFAULTS.get(type(value))
+    if convert is not None:
+        return convert(value)
+    return to_jsonable(value)
+
+
 def to_jsonable(value: object) -> Any:
     """Return a JSON-encodable equivalent of *value* (see the module docs); never raises."""
     try:
@@ -227,7 +249,11 @@ def to_jsonable(value: object) -> Any:
 
 
 _FAST_ENCODER: Final = json.JSONEncoder(
-    ensure_ascii=False, check_circular=False, allow_nan=False, separators=(",", ":")
+    ensure_ascii=False,
+    check_circular=False,
+    allow_nan=False,
+    separators=(",", ":"),
+    default=json_default,
 )
 
 
@@ -255,7 +281,7 @@ def dumps(
             check_circular=False,
             allow_nan=False,
             separators=(",", ":"),
-            default=default,
+            default=default or json_default,
         )
     )
     try:

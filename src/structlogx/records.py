@@ -119,7 +119,7 @@ _NOTHING: Final = Described(None, None, None)
 
 def _text(value: object) -> str:
     try:
-        text = str(value)
+        text = value if type(value) is str else str(value)
         if type(text) is not str:
             text = str.__str__(text)
     except Exception:
@@ -127,10 +127,24 @@ def _text(value: object) -> str:
     return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
 
 
-def _type_label(value: object) -> str:
-    meta = getattr(type(value), "_meta", None)  # Django models: "app_label.ModelName"
-    label = getattr(meta, "label", None)
-    return label if isinstance(label, str) else qualified_name(type(value))
+# Per-class answers, so describing the same kinds of objects over and over costs two dict
+# look-ups: a type label, or one of the markers below for values handled otherwise.
+_PLAIN: Final = "\0plain"
+_MAPPING: Final = "\0mapping"
+_AS_IS: Final = "\0described"
+_LABELS: dict[type, str] = {}
+_LABELS_MAX: Final = 4096
+
+
+def _classify(cls: type) -> str:
+    if issubclass(cls, Described):
+        return _AS_IS
+    if issubclass(cls, (str, int)) and not issubclass(cls, bool):
+        return _PLAIN
+    if issubclass(cls, Mapping):
+        return _MAPPING
+    label = getattr(getattr(cls, "_meta", None), "label", None)  # Django: "app_label.Model"
+    return label if isinstance(label, str) else qualified_name(cls)
 
 
 def _ident(value: object) -> str | None:
@@ -139,28 +153,36 @@ def _ident(value: object) -> str | None:
             ident = getattr(value, attribute)
         except Exception:
             continue
-        if ident is not None and not callable(ident):
-            return _text(ident)
+        if ident is None or callable(ident):
+            continue
+        return str(ident) if type(ident) is int else _text(ident)
     return None
 
 
 def _describe(value: object) -> Described:
     if value is None:
         return _NOTHING
-    if isinstance(value, Described):
-        return value
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
+    cls = type(value)
+    label = _LABELS.get(cls)
+    if label is None:
+        label = _classify(cls)
+        if len(_LABELS) < _LABELS_MAX:
+            _LABELS[cls] = label
+    if label is _AS_IS:
+        return value  # type: ignore[return-value]
+    if label is _PLAIN:
         text = _text(value)
         return Described(None, text, text)
-    if isinstance(value, Mapping):
+    if label is _MAPPING:
         # A pre-described value: {"type": ..., "id": ..., "text": ...}
-        kind, ident, label = value.get("type"), value.get("id"), value.get("text")
+        get = value.get  # type: ignore[attr-defined]
+        kind, ident, shown = get("type"), get("id"), get("text")
         return Described(
             None if kind is None else _text(kind),
             None if ident is None else _text(ident),
-            None if label is None else _text(label),
+            None if shown is None else _text(shown),
         )
-    return Described(_type_label(value), _ident(value), _text(value))
+    return Described(label, _ident(value), _text(value))
 
 
 def describe_actor(user: object) -> Described:

@@ -56,7 +56,7 @@ class BadRepr:
     __str__ = __repr__
 
 
-def make_record(
+def make_record(  # noqa: PLR0917 - mirrors Logger.makeRecord
     msg: object = "hello %s",
     args: Any = ("world",),
     level: int = logging.INFO,
@@ -93,7 +93,9 @@ def test_dictconfig_json_line_holds_action_actor_object_and_exact_decimal() -> N
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {"j": {"()": "structlogx.formatters.JSONFormatter"}},
-            "handlers": {"out": {"class": "logging.StreamHandler", "stream": stream, "formatter": "j"}},
+            "handlers": {
+                "out": {"class": "logging.StreamHandler", "stream": stream, "formatter": "j"}
+            },
             "loggers": {"shop": {"handlers": ["out"], "level": "INFO", "propagate": False}},
         }
     )
@@ -133,7 +135,9 @@ def test_dictconfig_class_form_takes_fmt_fields() -> None:
                     "format": "%(process)d %(funcName)s %(message)s",
                 }
             },
-            "handlers": {"out": {"class": "logging.StreamHandler", "stream": stream, "formatter": "j"}},
+            "handlers": {
+                "out": {"class": "logging.StreamHandler", "stream": stream, "formatter": "j"}
+            },
             "loggers": {"cls": {"handlers": ["out"], "level": "INFO", "propagate": False}},
         }
     )
@@ -169,7 +173,10 @@ def test_timestamp_matches_record_time_across_seconds() -> None:
         record.created = created
         stamp = one_json(formatter, record)["timestamp"]
         expected = dt.datetime.fromtimestamp(created, dt.timezone.utc)
-        assert stamp == expected.strftime("%Y-%m-%dT%H:%M:%S.") + f"{expected.microsecond // 1000:03d}Z"
+        assert (
+            stamp
+            == expected.strftime("%Y-%m-%dT%H:%M:%S.") + f"{expected.microsecond // 1000:03d}Z"
+        )
 
 
 def test_datefmt_replaces_iso_timestamp() -> None:
@@ -180,7 +187,12 @@ def test_datefmt_replaces_iso_timestamp() -> None:
 
 def test_extras_context_and_collisions() -> None:
     record = make_record(
-        extra={"order_total": Decimal("3.10"), "_private": 1, "level": "shadow", "request_id": "own"}
+        extra={
+            "order_total": Decimal("3.10"),
+            "_private": 1,
+            "level": "shadow",
+            "request_id": "own",
+        }
     )
     with context.bind(request_id="bound", tenant="acme", message="ctx"):
         entry = one_json(JSONFormatter(), record)
@@ -255,7 +267,9 @@ def test_exception_implicit_context_and_suppressed_context() -> None:
 
 
 def test_exception_type_is_qualified_outside_builtins() -> None:
-    exception = one_json(JSONFormatter(), make_record(exc_info=exc_info_of(json.JSONDecodeError("x", "y", 0))))
+    exception = one_json(
+        JSONFormatter(), make_record(exc_info=exc_info_of(json.JSONDecodeError("x", "y", 0)))
+    )
     assert exception["exception"]["type"] == "json.decoder.JSONDecodeError"
 
 
@@ -276,7 +290,8 @@ def test_options_rename_static_fields_exclude() -> None:
     assert entry["alpha"] == 1
     assert entry["service"] == "shop"
     assert entry["b"] == 2  # an extra replaces a static field of the same name
-    assert "logger" not in entry and "message" not in entry
+    assert "logger" not in entry
+    assert "message" not in entry
     only = one_json(JSONFormatter(fields=["message", "level", "missing"]), record)
     assert list(only.items()) == [("message", "hello world"), ("level", "INFO")]
 
@@ -289,7 +304,9 @@ def test_json_default_callable_and_dotted_path() -> None:
     record = make_record(extra={"price": Money(1250)})
     entry = one_json(JSONFormatter(json_default=lambda o: f"{o.cents / 100:.2f}"), record)
     assert entry["price"] == "12.50"
-    entry = one_json(JSONFormatter(json_default="builtins.str"), make_record(extra={"when": dt.date(2026, 1, 2)}))
+    entry = one_json(
+        JSONFormatter(json_default="builtins.str"), make_record(extra={"when": dt.date(2026, 1, 2)})
+    )
     assert entry["when"] == "2026-01-02"
 
 
@@ -322,7 +339,9 @@ def test_ensure_ascii_option_and_utf8_default() -> None:
         ({"json_default": "no.such.module.fn"}, ImportError, "no.such.module.fn"),
     ],
 )
-def test_bad_configuration_raises_at_construction(kwargs: dict[str, Any], error: type, text: str) -> None:
+def test_bad_configuration_raises_at_construction(
+    kwargs: dict[str, Any], error: type, text: str
+) -> None:
     with pytest.raises(error) as caught:
         JSONFormatter(**kwargs)
     assert text in str(caught.value)
@@ -409,7 +428,13 @@ def test_ecs_field_names() -> None:
 
 @pytest.mark.parametrize(
     ("level", "number"),
-    [(logging.DEBUG, 5), (logging.INFO, 9), (logging.WARNING, 13), (logging.ERROR, 17), (logging.CRITICAL, 21)],
+    [
+        (logging.DEBUG, 5),
+        (logging.INFO, 9),
+        (logging.WARNING, 13),
+        (logging.ERROR, 17),
+        (logging.CRITICAL, 21),
+    ],
 )
 def test_otel_severity_numbers_for_standard_levels(level: int, number: int) -> None:
     assert otel_severity_number(level) == number
@@ -449,8 +474,13 @@ def test_otel_field_names() -> None:
     assert attributes["structlogx.data"] == {"amount": "9.99"}
     assert attributes["request_id"] == "r-1"
     assert set(entry) == {
-        "Timestamp", "SeverityText", "SeverityNumber", "Body", "InstrumentationScope",
-        "EventName", "Attributes",
+        "Timestamp",
+        "SeverityText",
+        "SeverityNumber",
+        "Body",
+        "InstrumentationScope",
+        "EventName",
+        "Attributes",
     }
 
 
@@ -464,7 +494,7 @@ def parse_logfmt(line: str) -> dict[str, str]:
     position = 0
     while position < len(line):
         match = re.compile(r'([^\s="]+)=').match(line, position)
-        assert match, f"no key at {position}: {line[position:position + 20]!r}"
+        assert match, f"no key at {position}: {line[position : position + 20]!r}"
         key, position = match.group(1), match.end()
         if line.startswith('"', position):
             value, position = decoder.raw_decode(line, position)
@@ -483,8 +513,16 @@ def test_logfmt_line_round_trips() -> None:
     record = make_record(
         msg='said "hi"\nthen left',
         args=None,
-        extra={"empty": "", "flag": True, "none": None, "n": 3, "weird key=x": "v",
-               "nested": {"a": {"b": 1}}, "items": [1, 2], "dec": Decimal("12.50")},
+        extra={
+            "empty": "",
+            "flag": True,
+            "none": None,
+            "n": 3,
+            "weird key=x": "v",
+            "nested": {"a": {"b": 1}},
+            "items": [1, 2],
+            "dec": Decimal("12.50"),
+        },
     )
     line = LogfmtFormatter().format(record)
     assert len(line.splitlines()) == 1
@@ -521,7 +559,9 @@ def order_texts() -> Any:
 
 @pytest.mark.usefixtures("order_texts")
 def test_action_formatter_uses_display_text_and_extra_keys() -> None:
-    formatter = ActionFormatter("%(levelname)s %(actor_text)s on %(object_text)s [%(scope)s]: %(message)s")
+    formatter = ActionFormatter(
+        "%(levelname)s %(actor_text)s on %(object_text)s [%(scope)s]: %(message)s"
+    )
     record = action_record(with_exception=False)
     assert formatter.format(record) == "ERROR alice on Order ABC [acme]: Order paid: 9.99 EUR"
     plain = make_record()
@@ -531,12 +571,20 @@ def test_action_formatter_uses_display_text_and_extra_keys() -> None:
 
 def test_action_formatter_falls_back_to_message_then_action() -> None:
     formatter = ActionFormatter("%(message)s")
-    assert formatter.format(make_record(msg="custom", args=None, extra={"action": "x.unknown"})) == "custom"
-    assert formatter.format(make_record(msg="", args=None, extra={"action": "x.unknown"})) == "x.unknown"
+    assert (
+        formatter.format(make_record(msg="custom", args=None, extra={"action": "x.unknown"}))
+        == "custom"
+    )
+    assert (
+        formatter.format(make_record(msg="", args=None, extra={"action": "x.unknown"}))
+        == "x.unknown"
+    )
 
 
 def test_action_formatter_single_line_escapes_line_breaks() -> None:
-    record = make_record(msg="line1\nline2\r\u2028", args=None, exc_info=exc_info_of(ValueError("v")))
+    record = make_record(
+        msg="line1\nline2\r\u2028", args=None, exc_info=exc_info_of(ValueError("v"))
+    )
     line = ActionFormatter().format(record)
     assert len(line.splitlines()) == 1
     assert "line1\\nline2\\r\\u2028" in line
@@ -576,8 +624,10 @@ nested = st.recursive(
     max_leaves=12,
 )
 extra_names = st.text(min_size=1, max_size=10).filter(
-    lambda name: name not in logging.LogRecord("", 0, "", 0, "", (), None).__dict__
-    and name not in ("message", "asctime")
+    lambda name: (
+        name not in logging.LogRecord("", 0, "", 0, "", (), None).__dict__
+        and name not in ("message", "asctime")
+    )
 )
 
 
@@ -596,7 +646,9 @@ def records(draw: st.DrawFn) -> logging.LogRecord:
     msg = draw(st.one_of(st.text(), st.just("%s and %d"), st.builds(BadRepr)))
     args = draw(st.one_of(st.none(), st.tuples(nested)))
     exc = draw(st.sampled_from([None, ValueError("v\nw"), KeyError("\u2028")]))
-    record = make_record(msg=msg, args=args, extra=extra, exc_info=exc_info_of(exc) if exc else None)
+    record = make_record(
+        msg=msg, args=args, extra=extra, exc_info=exc_info_of(exc) if exc else None
+    )
     return record
 
 

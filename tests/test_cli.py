@@ -1,0 +1,74 @@
+"""Tests for the structlogx command line and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from structlogx import __version__
+from structlogx.cli import main
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "structlogx", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+
+
+def test_demo_writes_json_lines_and_says_where(tmp_path: Path) -> None:
+    result = run_cli("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    output = tmp_path / "structlogx-demo" / "demo.jsonl"
+    assert str(output) in result.stdout
+    entries = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    actions = [entry["action"] for entry in entries if "action" in entry]
+    assert actions == [
+        "shop.order.placed",
+        "shop.order.paid",
+        "shop.order.changed",
+        "shop.order.canceled",
+    ]
+    assert all(entry["request_id"] == "req-7f3a" for entry in entries if "action" in entry)
+    assert any(entry.get("exception", {}).get("type") == "TimeoutError" for entry in entries)
+    placed = entries[1]
+    assert placed["data"]["total"] == "12.50"
+    assert placed["actor_text"] == "alice@example.com"
+    assert "The order has been marked as paid." in result.stdout  # the human text on the console
+    assert result.stderr == ""
+
+
+def test_demo_dir_option(tmp_path: Path) -> None:
+    result = run_cli("demo", "--dir", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "demo.jsonl").is_file()
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("structlogx")
+    if not script.exists():
+        pytest.skip("structlogx is not installed as a console script in this interpreter's bin")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=False)
+    assert result.stdout.strip() == f"structlogx {__version__}"
+
+
+def test_no_command_prints_help_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "demo" in capsys.readouterr().err
+
+
+def test_unknown_command_is_an_argparse_error() -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["nope"])
+    assert caught.value.code == 2

@@ -47,7 +47,7 @@ class Order(LoggedObject):
 def _register_texts() -> None:
     display.register("shop.order.placed", "The order was placed ({data[total]} EUR).")
     display.register("shop.order.paid", "The order has been marked as paid.")
-    display.register("shop.order.changed", "The order was changed: {data[fields]}.")
+    display.register("shop.order.changed", "The order status was changed to {data[status]}.")
     display.register("shop.order.canceled", "The order has been canceled ({data[reason]}).")
 
 
@@ -110,11 +110,7 @@ def run(directory: Path, stream: TextIO = sys.stdout) -> dict[str, Path]:
             )
             order.status = "paid"
             order.log_action("shop.order.paid", user=alice, data={"provider": "demo-pay"})
-            order.log_action(
-                "shop.order.changed",
-                user=alice,
-                data={"fields": ["status"], **changed_data(order, ["status"])},
-            )
+            order.log_action("shop.order.changed", user=alice, data=changed_data(order, ["status"]))
             logger.warning("Payment provider slow: %.1fs", 2.4)
             try:
                 raise TimeoutError("mail server did not answer")

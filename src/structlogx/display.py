@@ -85,11 +85,13 @@ def _render(pieces: list[tuple[str, str | None]], data: object) -> str:
     return "".join(parts)
 
 
-def _check_pattern(pattern: str) -> None:
+def _check_pattern(pattern: object) -> None:
+    if not isinstance(pattern, str):
+        raise TypeError(f"display pattern must be a str, not {type(pattern).__name__}")
     if pattern == "*":
         return
-    name = pattern[:-2] if pattern.endswith(".*") else pattern
-    problem = action_error(name if "." in name else name + ".x")
+    # A prefix may be a single segment ("shop.*"): check it as if it had a second one.
+    problem = action_error(pattern[:-2] + ".x" if pattern.endswith(".*") else pattern)
     if problem is not None:
         raise ValueError(f"invalid display pattern {pattern!r}: {problem}")
 
@@ -117,8 +119,6 @@ class Registry:
                 template uses anything but ``{data[key]}`` placeholders.
             TypeError: *text* is neither a ``str`` nor callable.
         """
-        if not isinstance(pattern, str):
-            raise TypeError(f"display pattern must be a str, not {type(pattern).__name__}")
         _check_pattern(pattern)
         if isinstance(text, str):
             compiled: list[tuple[str, str | None]] | None = _compile(text)

@@ -21,8 +21,9 @@ Conversions, in the order they are tried:
 * mappings: ``dict`` with string keys. ``str`` keys stay; ``None``/``bool``/``int``/``float``
   keys are spelled as ``json`` spells them (``"null"``, ``"true"``, ``"1"``, ``"1.5"``); other keys
   become their converted value's ``str`` (or trimmed ``repr``).
-* ``list``, ``tuple``, other sequences that are not strings: ``list``.
-* ``set``, ``frozenset``: ``list``, sorted when the items are mutually orderable.
+* ``list``, ``tuple``, other sequences that are not strings (``range``, ``deque``): ``list``.
+* ``set``, ``frozenset`` and other sets (``dict.keys()``): ``list``, sorted when the items
+  are mutually orderable.
 * dataclass instances: ``dict`` of their fields.
 * file-like objects (they have ``read`` and ``name``): their ``name`` only, never their content
   (pretix logs uploaded files this way).
@@ -48,7 +49,8 @@ import json
 import math
 import pathlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any, Final
 
 __all__ = [
@@ -75,6 +77,7 @@ DEPTH_MARKER: Final = "<max depth>"
 
 _SCALARS: Final = frozenset({str, int, bool, type(None)})
 _NAN_SPELLING: Final = {math.inf: "Infinity", -math.inf: "-Infinity"}
+_CONTAINERS: Final = (Mapping, list, tuple, set, frozenset, Sequence, AbstractSet)
 _MAX_INT_BITS: Final = 13_000  # ~3,900 digits: below the interpreter's int-to-str limit
 
 
@@ -88,9 +91,11 @@ def qualified_name(cls: type) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
+    """Cut *text* to at most *limit* characters, marker included, so cutting twice is a no-op."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}...[cut {len(text) - limit} chars]"
+    keep = max(0, limit - len(f"...[cut {len(text)} chars]"))
+    return f"{text[:keep]}...[cut {len(text) - keep} chars]"
 
 
 def safe_repr(value: object, limit: int = MAX_REPR) -> str:
@@ -134,7 +139,11 @@ def _odd_key(key: object) -> str:
     if isinstance(key, float):
         return str(_float(key)) if not math.isfinite(key) else float.__repr__(key)
     converted = _convert(key, 0, set())
-    return converted if isinstance(converted, str) else safe_repr(key)
+    if isinstance(converted, str):
+        return converted
+    if converted is None or isinstance(converted, (bool, int, float)):
+        return _odd_key(converted)  # an Enum key: spelled by its value, like json would
+    return safe_repr(key)
 
 
 def _convert(value: Any, depth: int, active: set[int]) -> Any:
@@ -165,7 +174,7 @@ def _convert(value: Any, depth: int, active: set[int]) -> Any:
         return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return _cut("base64:" + base64.b64encode(bytes(value)).decode("ascii"), MAX_STRING)
-    if isinstance(value, (Mapping, list, tuple, set, frozenset)) or (
+    if isinstance(value, _CONTAINERS) or (
         dataclasses.is_dataclass(value) and not isinstance(value, type)
     ):
         marker = id(value)
@@ -184,9 +193,9 @@ def _convert(value: Any, depth: int, active: set[int]) -> Any:
 def _container(value: Any, depth: int, active: set[int]) -> Any:
     if isinstance(value, Mapping):
         return {_key(k): _convert(v, depth, active) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, Sequence)):
         return [_convert(item, depth, active) for item in value]
-    if isinstance(value, (set, frozenset)):
+    if isinstance(value, AbstractSet):
         items = list(value)
         with contextlib.suppress(Exception):  # unorderable mix: keep iteration order
             items.sort()

@@ -26,7 +26,7 @@ import dataclasses
 import datetime as _dt
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any, Final, NamedTuple
 
 from structlogx import context as _context
@@ -314,9 +314,16 @@ def log_action(
     for key, value in (("user", user), ("object", object), ("data", data), ("scope", scope)):
         if value is not None:
             extra[key] = value
-    target.log(
-        level, action if message is None else message, extra=extra, stacklevel=stacklevel + 1
-    )
+    text = action if message is None else message
+    kwargs: MutableMapping[str, Any] = {"extra": extra}
+    # Unwrap adapters ourselves: the stdlib LoggerAdapter.process replaces the caller's
+    # extra with the adapter's own, which would drop the action. Ours win on a clash.
+    while isinstance(target, logging.LoggerAdapter):
+        text, kwargs = target.process(text, kwargs)
+        kwargs["extra"] = {**(kwargs.get("extra") or {}), **extra}
+        target = target.logger
+    kwargs.pop("stacklevel", None)
+    target.log(level, text, stacklevel=stacklevel + 1, **kwargs)
 
 
 class LoggedObject:

@@ -71,3 +71,12 @@ def test_context_filter_in_threads_sees_each_threads_own_context() -> None:
     for thread in threads:
         thread.join()
     assert results == {f"t{i}": f"t{i}" for i in range(4)}
+
+
+def test_context_filter_as_attributes_never_sets_reserved_audit_keys() -> None:
+    record = make_record()
+    with context.bind(action="shop.x.y", user="mallory", request_id="r-3"):
+        ContextFilter(as_attributes=True).filter(record)
+    assert record.__dict__.get("request_id") == "r-3"
+    assert "action" not in record.__dict__
+    assert "user" not in record.__dict__

@@ -219,5 +219,5 @@ def unregister(pattern: str) -> None:
 
 
 def display(entry: Entry, registry: Registry | None = None) -> str:
-    """Return the human text for *entry* (an :class:`AuditEntry`, a record or a mapping)."""
+    """Return the human text for *entry* (an :class:`~structlogx.records.AuditEntry`, a record or a mapping)."""
     return (registry or default_registry).display(entry)

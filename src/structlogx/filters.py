@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from structlogx import context as _context
-from structlogx.records import CONTEXT_ATTR
+from structlogx.records import CONTEXT_ATTR, RESERVED_KEYS
 
 __all__ = ["ContextFilter"]
 
@@ -28,7 +28,9 @@ class ContextFilter(logging.Filter):
     Args:
         name: as for :class:`logging.Filter`: only records of this logger and below pass.
         as_attributes: also set each bound key as a record attribute (when the record has no
-            attribute of that name), so text formats can use ``%(request_id)s``.
+            attribute of that name), so text formats can use ``%(request_id)s``. The reserved
+            audit keys (``action``, ``user``, ``object``, ``data``, ``scope``) are never set this
+            way: a bound ``user`` must not turn every record into an audit record's actor.
 
     Example ``dictConfig`` entry::
 
@@ -49,5 +51,6 @@ class ContextFilter(logging.Filter):
             bound = attributes[CONTEXT_ATTR] = _context.current()
         if self.as_attributes:
             for key, value in bound.items():
-                attributes.setdefault(key, value)
+                if key not in RESERVED_KEYS:
+                    attributes.setdefault(key, value)
         return True

@@ -206,7 +206,8 @@ def _names(value: object, option: str) -> tuple[str, ...] | None:
 class StructuredFormatter(logging.Formatter):
     """Base of the machine-readable formatters: ``collect`` -> ``process`` -> ``serialize``.
 
-    Subclasses override :meth:`serialize` (and may override :meth:`process`). The first four
+    Subclasses override :meth:`serialize` (and may override :meth:`process`, which then
+    receives the fields already renamed to the schema, if any). The first four
     parameters are the stdlib :class:`logging.Formatter`'s, so ``dictConfig`` can build any
     subclass with ``"class"`` as well as with ``"()"``; record attributes named in *fmt*
     (``%(process)d``, ``{funcName}``) are added as fields, as python-json-logger does.
@@ -244,13 +245,25 @@ class StructuredFormatter(logging.Formatter):
         self._second = -1
         self._second_text = ""
         self._bound_cache: tuple[object, dict[str, Any]] = (None, {})
+        # Decided once, so format() skips the steps a configuration does not use.
+        self._schema_map: Callable[[dict[str, Any], logging.LogRecord], dict[str, Any]] | None
+        self._schema_map = None
+        self._processing = type(self).process is not StructuredFormatter.process
+        self._selecting = bool(self._rename or self._fields is not None or self._exclude)
 
     # -- pipeline -------------------------------------------------------------------------
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the record as one line; on any internal failure, a minimal line saying so."""
         try:
-            return self.serialize(self._select(self.process(self.collect(record), record)))
+            fields = self.collect(record)
+            if self._schema_map is not None:
+                fields = self._schema_map(fields, record)
+            if self._processing:
+                fields = self.process(fields, record)
+            if self._selecting:
+                fields = self._select(fields)
+            return self.serialize(fields)
         except RecursionError:  # pragma: no cover - the stdlib handlers re-raise it too
             raise
         except Exception as exc:
@@ -259,11 +272,15 @@ class StructuredFormatter(logging.Formatter):
     def collect(self, record: logging.LogRecord) -> dict[str, Any]:
         """Gather the plain-schema fields of *record* (see the module docs for the order)."""
         attributes = record.__dict__
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = self.message(record)
         out: dict[str, Any] = {
             "timestamp": self.timestamp(record),
             "level": record.levelname,
             "logger": record.name,
-            "message": self.message(record),
+            "message": message if type(message) is str else str.__str__(message),
         }
         for name in self._fmt_attrs:
             out[name] = attributes.get(name)
@@ -282,10 +299,9 @@ class StructuredFormatter(logging.Formatter):
                 renamed = {"extra." + k if k in _CORE else k: v for k, v in bound.items()}
                 self._bound_cache = (bound, renamed)
             out.update(renamed)
-        extra_keys = attributes.keys() - _NOT_EXTRA
-        if extra_keys:
+        if not _NOT_EXTRA.issuperset(attributes):  # cheaper than building the difference
             for key, value in attributes.items():
-                if key in extra_keys and key[:1] != "_":
+                if key not in _NOT_EXTRA and key[:1] != "_":
                     out["extra." + key if key in _CORE else key] = value
         if record.exc_info or record.exc_text:
             exception = _exception_info(record, self)
@@ -450,12 +466,7 @@ class JSONFormatter(StructuredFormatter):
         self.schema: Schema = schema
         self.json_ensure_ascii = bool(json_ensure_ascii)
         self._encode = _encoder(json_default or _json_default, self.json_ensure_ascii)
-        self._map = {"plain": None, "ecs": _to_ecs, "otel": _to_otel}[schema]
-
-    def collect(self, record: logging.LogRecord) -> dict[str, Any]:
-        """Gather the fields, then rename them to the configured schema."""
-        fields = super().collect(record)
-        return fields if self._map is None else self._map(fields, record)
+        self._schema_map = {"plain": None, "ecs": _to_ecs, "otel": _to_otel}[schema]
 
     def serialize(self, fields: dict[str, Any]) -> str:
         """Encode *fields* as one line of JSON; never raises."""

@@ -73,7 +73,9 @@ MAX_STRING: Final = 64 * 1024
 MAX_REPR: Final = 1000
 """``repr`` fallbacks are trimmed to this many characters."""
 CYCLE_MARKER: Final = "<cycle>"
+"""Stands in for a container met again inside itself."""
 DEPTH_MARKER: Final = "<max depth>"
+"""Stands in for a value nested deeper than :data:`MAX_DEPTH`."""
 
 _SCALARS: Final = frozenset({str, int, bool, type(None)})
 _NAN_SPELLING: Final = {math.inf: "Infinity", -math.inf: "-Infinity"}

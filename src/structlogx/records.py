@@ -153,9 +153,11 @@ def _ident(value: object) -> str | None:
             ident = getattr(value, attribute)
         except Exception:
             continue
+        if type(ident) is int:  # the common case: an integer primary key
+            return str(ident)
         if ident is None or callable(ident):
             continue
-        return str(ident) if type(ident) is int else _text(ident)
+        return _text(ident)
     return None
 
 

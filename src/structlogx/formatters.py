@@ -531,6 +531,20 @@ def _split_core(fields: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     return core, rest
 
 
+# The audit fields under their ECS and OpenTelemetry names: both schemas name the actor
+# ``user.*``; the rest has no standard name and goes under ``structlogx.*``.
+_AUDIT_NAMES: Final = (
+    ("actor_id", "user.id"),
+    ("actor_text", "user.name"),
+    ("actor_type", "structlogx.actor.type"),
+    ("object_type", "structlogx.object.type"),
+    ("object_id", "structlogx.object.id"),
+    ("object_text", "structlogx.object.text"),
+    ("scope", "structlogx.scope"),
+    ("data", "structlogx.data"),
+)
+
+
 def _to_ecs(fields: dict[str, Any], record: logging.LogRecord) -> dict[str, Any]:
     core, rest = _split_core(fields)
     out: dict[str, Any] = {
@@ -548,16 +562,7 @@ def _to_ecs(fields: dict[str, Any], record: logging.LogRecord) -> dict[str, Any]
     }
     if "action" in core:
         out["event.action"] = core["action"]
-    for plain, ecs in (
-        ("actor_id", "user.id"),
-        ("actor_text", "user.name"),
-        ("actor_type", "structlogx.actor.type"),
-        ("object_type", "structlogx.object.type"),
-        ("object_id", "structlogx.object.id"),
-        ("object_text", "structlogx.object.text"),
-        ("scope", "structlogx.scope"),
-        ("data", "structlogx.data"),
-    ):
+    for plain, ecs in _AUDIT_NAMES:
         if plain in core:
             out[ecs] = core[plain]
     exception = core.get("exception")
@@ -579,16 +584,7 @@ def _to_otel(fields: dict[str, Any], record: logging.LogRecord) -> dict[str, Any
         "thread.id": record.thread,
         "thread.name": record.threadName,
     }
-    for plain, otel in (
-        ("actor_id", "user.id"),
-        ("actor_text", "user.name"),
-        ("actor_type", "structlogx.actor.type"),
-        ("object_type", "structlogx.object.type"),
-        ("object_id", "structlogx.object.id"),
-        ("object_text", "structlogx.object.text"),
-        ("scope", "structlogx.scope"),
-        ("data", "structlogx.data"),
-    ):
+    for plain, otel in _AUDIT_NAMES:
         if plain in core:
             attributes[otel] = core[plain]
     exception = core.get("exception")

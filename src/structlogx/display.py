@@ -219,5 +219,10 @@ def unregister(pattern: str) -> None:
 
 
 def display(entry: Entry, registry: Registry | None = None) -> str:
-    """Return the human text for *entry* (an :class:`~structlogx.records.AuditEntry`, a record or a mapping)."""
+    """Return the human text for *entry*.
+
+    Args:
+        entry: an :class:`~structlogx.records.AuditEntry`, a log record, or a mapping.
+        registry: where to look the action up (default: :data:`default_registry`).
+    """
     return (registry or default_registry).display(entry)

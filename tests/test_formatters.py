@@ -678,3 +678,30 @@ def test_every_formatter_gives_one_line_and_json_always_parses(record: logging.L
             assert "Infinity" not in re.sub(r'"(?:[^"\\]|\\.)*"', '""', line)
         if isinstance(formatter, LogfmtFormatter):
             parse_logfmt(line)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.text(max_size=50), key=st.from_regex(r"[a-z][a-z0-9_]{0,7}", fullmatch=True))
+def test_logfmt_and_json_give_string_values_back_exactly(value: str, key: str) -> None:
+    if key in logging.LogRecord("", 0, "", 0, "", (), None).__dict__ or key in (
+        "message",
+        "asctime",
+        "action",
+        "user",
+        "object",
+        "data",
+        "scope",
+        "timestamp",
+        "level",
+        "logger",
+        "exception",
+        "stack_info",
+    ):
+        return
+    record = make_record(msg=value, args=None, extra={key: value})
+    pairs = parse_logfmt(LogfmtFormatter().format(record))
+    assert pairs["message"] == value
+    assert pairs[key] == value
+    entry = json.loads(JSONFormatter().format(record))
+    assert entry["message"] == value
+    assert entry[key] == value

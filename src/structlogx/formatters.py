@@ -391,6 +391,8 @@ class StructuredFormatter(logging.Formatter):
         data = attributes.get("data")
         if data is not None:
             out["data"] = data
+        if attributes.get("visible") is False:
+            out["visible"] = False
 
     def _select(self, fields: dict[str, Any]) -> dict[str, Any]:
         if self._rename:

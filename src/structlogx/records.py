@@ -14,6 +14,8 @@ keys are reserved for audit records (:data:`RESERVED_KEYS`):
     a mapping of details; made JSON-safe with :func:`~structlogx.jsonsafe.to_jsonable`.
 ``scope``
     a tenant or event key that groups entries (pretix's event), as text.
+``visible``
+    ``False`` keeps the entry out of default queries (pretix's invisible log entries).
 
 :func:`entry_from_record` turns such a record into an :class:`AuditEntry`, the shape every
 audit store persists. :func:`log_action` and :class:`LoggedObject` are the pretix-style ways of
@@ -22,6 +24,7 @@ writing one without spelling out ``extra``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as _dt
 import logging
@@ -50,7 +53,7 @@ __all__ = [
     "validate_action",
 ]
 
-RESERVED_KEYS: Final = frozenset({"action", "user", "object", "data", "scope"})
+RESERVED_KEYS: Final = frozenset({"action", "user", "object", "data", "scope", "visible"})
 """The ``extra`` keys with a meaning of their own on audit records."""
 
 CONTEXT_ATTR: Final = "structlogx_context"
@@ -206,7 +209,7 @@ def describe_object(obj: object) -> Described:
     return describe_actor(obj)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class AuditEntry:
     """One persisted audit record (the fields every store keeps).
 
@@ -236,9 +239,16 @@ class AuditEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the entry as a JSON-safe dict (timestamp in ISO 8601)."""
-        result = dataclasses.asdict(self)
+        result = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
         result["timestamp"] = self.timestamp.isoformat()
+        result["data"], result["context"] = copy.deepcopy((self.data, self.context))
         return result
+
+    def display(self) -> str:
+        """Return the human text of this entry from the display registry (:mod:`~structlogx.display`)."""
+        from structlogx.display import display  # display builds on records: import late
+
+        return display(self)
 
 
 def _as_data(value: object) -> dict[str, Any]:
@@ -285,6 +295,7 @@ def entry_from_record(record: logging.LogRecord) -> AuditEntry:
         scope=None if scope is None else _text(scope),
         data=_as_data(attributes.get("data")),
         context=_as_data(bound),
+        visible=attributes.get("visible") is not False,
     )
 
 
@@ -298,6 +309,7 @@ def log_action(
     scope: object = None,
     level: int = logging.INFO,
     message: str | None = None,
+    visible: bool = True,
     stacklevel: int = 1,
 ) -> None:
     """Log an audit record: ``logger.log(level, message, extra={"action": action, ...})``.
@@ -309,6 +321,7 @@ def log_action(
             audit handlers report it through ``handleError``.
         message: the record's message; by default the action name, which
             :class:`~structlogx.formatters.ActionFormatter` replaces with the display text.
+        visible: ``False`` hides the entry from default audit queries.
         stacklevel: as in :meth:`logging.Logger.log`, counted from the caller of this function.
     """
     target = logging.getLogger(logger) if isinstance(logger, str) else logger
@@ -316,6 +329,8 @@ def log_action(
     for key, value in (("user", user), ("object", object), ("data", data), ("scope", scope)):
         if value is not None:
             extra[key] = value
+    if not visible:
+        extra["visible"] = False
     text = action if message is None else message
     kwargs: MutableMapping[str, Any] = {"extra": extra}
     # Unwrap adapters ourselves: the stdlib LoggerAdapter.process replaces the caller's
@@ -350,6 +365,7 @@ class LoggedObject:
         *,
         level: int = logging.INFO,
         message: str | None = None,
+        visible: bool = True,
     ) -> None:
         """Log *action* about this object (see :func:`log_action`)."""
         log_action(
@@ -361,8 +377,21 @@ class LoggedObject:
             scope=self.get_log_scope(),
             level=level,
             message=message,
+            visible=visible,
             stacklevel=2,
         )
+
+    def all_logentries(self, **filters: Any) -> list[AuditEntry]:
+        """Return this object's audit entries, newest first, from the default store.
+
+        The default store is the one of the most recently configured
+        :class:`~structlogx.handlers.AuditHandler`, or the one set with
+        :func:`structlogx.audit.set_default_store`. *filters* are passed to the store's
+        ``query`` (``action``, ``since``, ``limit``, ``visible``, ...).
+        """
+        from structlogx.audit import get_default_store  # the audit engine builds on records
+
+        return get_default_store().query(object=self, **filters)
 
 
 def _is_file(value: object) -> bool:

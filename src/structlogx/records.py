@@ -245,7 +245,7 @@ class AuditEntry:
         return result
 
     def display(self) -> str:
-        """Return the human text of this entry from the display registry (:mod:`~structlogx.display`)."""
+        """Return the human text of this entry, from :mod:`~structlogx.display`."""
         from structlogx.display import display  # display builds on records: import late
 
         return display(self)

@@ -7,7 +7,17 @@ each lives in the module named in its documentation.
 
 from structlogx.conf import Settings, settings
 from structlogx.context import bind, current
-from structlogx.filters import ContextFilter
+from structlogx.filters import (
+    ActionFilter,
+    CallbackFilter,
+    ContextFilter,
+    ExceptionFilter,
+    LevelRewriteFilter,
+    RateLimitFilter,
+    RedactFilter,
+    RequireDebugFalse,
+    RequireDebugTrue,
+)
 from structlogx.formatters import ActionFormatter, JSONFormatter, LogfmtFormatter
 from structlogx.jsonsafe import to_jsonable
 from structlogx.records import (
@@ -24,13 +34,21 @@ from structlogx.records import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionFilter",
     "ActionFormatter",
     "AuditEntry",
+    "CallbackFilter",
     "ContextFilter",
+    "ExceptionFilter",
     "InvalidActionError",
     "JSONFormatter",
+    "LevelRewriteFilter",
     "LogfmtFormatter",
     "LoggedObject",
+    "RateLimitFilter",
+    "RedactFilter",
+    "RequireDebugFalse",
+    "RequireDebugTrue",
     "Settings",
     "__version__",
     "bind",

@@ -919,7 +919,7 @@ def test_load_toml() -> None:
     assert load_config(CONFIGS / "complex.toml") == COMPLEX
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 11), reason="checks the message of Python 3.10, which has no tomllib")
+@pytest.mark.skipif(sys.version_info >= (3, 11), reason="only Python 3.10 lacks tomllib")
 def test_load_toml_on_python_3_10_says_what_to_do() -> None:
     with pytest.raises(ConfigError, match=r"Python 3\.11 or later .* as JSON instead"):
         load_config(CONFIGS / "complex.toml")

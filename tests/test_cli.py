@@ -49,10 +49,37 @@ def test_demo_writes_json_lines_and_says_where(tmp_path: Path) -> None:
     assert result.stderr == ""
 
 
+def test_demo_prints_its_audit_trail_oldest_first(tmp_path: Path) -> None:
+    result = run_cli("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    store = tmp_path / "structlogx-demo" / "audit.sqlite3"
+    trail = result.stdout.split(f"Audit trail ({store}):\n", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split("  ") for line in trail.splitlines()]
+    assert [[cell.strip() for cell in row if cell.strip()][1:] for row in rows] == [
+        ["ACTOR", "WHAT", "OBJECT"],
+        ["alice@example.com", "The order was placed (12.50 EUR).", "Order ABC42"],
+        ["alice@example.com", "The order has been marked as paid.", "Order ABC42"],
+        ["alice@example.com", "The order status was changed to paid.", "Order ABC42"],
+        ["alice@example.com", "The order has been canceled (customer request).", "Order ABC42"],
+    ]
+    assert f"audit trail  {store}  (4 entries)" in result.stdout
+    url = f"sqlite:///{store}"
+    assert f"structlogx audit show --store {url} --import structlogx._demo" in result.stdout
+    assert f"structlogx audit export --store {url} --import structlogx._demo" in result.stdout
+
+
+def test_demo_starts_a_fresh_trail_each_run(tmp_path: Path) -> None:
+    assert run_cli("demo", cwd=tmp_path).returncode == 0
+    again = run_cli("demo", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "(4 entries)" in again.stdout
+
+
 def test_demo_dir_option(tmp_path: Path) -> None:
     result = run_cli("demo", "--dir", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "demo.jsonl").is_file()
+    assert (tmp_path / "out" / "audit.sqlite3").is_file()
 
 
 def test_console_script_is_installed(tmp_path: Path) -> None:

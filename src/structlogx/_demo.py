@@ -1,14 +1,17 @@
-"""The ``structlogx demo`` scenario: one shop, technical and business records, two outputs.
+"""The ``structlogx demo`` scenario: one shop, technical and business records, three outputs.
 
-Later features (audit store, admin mail, notifications) extend this scenario; it stays
-offline and finishes in seconds.
+The console gets human text, ``demo.jsonl`` gets JSON lines, and ``audit.sqlite3`` gets the
+audit trail (the records with an action) through an ``AuditHandler``. Later features (admin
+mail, notifications) extend this scenario; it stays offline and finishes in seconds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import logging.config
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +20,9 @@ from typing import Any, TextIO
 from structlogx import context, display
 from structlogx.records import LoggedObject, changed_data
 
-__all__ = ["run"]
+__all__ = ["logging_config", "print_trail", "run", "size_of"]
+
+_STORE_FILES = ("", "-wal", "-shm", "-lock", ".spool.jsonl")  # a store file and its siblings
 
 
 @dataclasses.dataclass
@@ -51,8 +56,11 @@ def _register_texts() -> None:
     display.register("shop.order.canceled", "The order has been canceled ({data[reason]}).")
 
 
+_register_texts()  # at import too, so `structlogx audit show --import structlogx._demo` has them
+
+
 def logging_config(directory: Path, stream: TextIO) -> dict[str, Any]:
-    """Return the demo's ``LOGGING`` dict: human text on *stream*, JSON lines in a file."""
+    """Return the demo's ``LOGGING``: text on *stream*, JSON lines and the trail in *directory*."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -80,9 +88,18 @@ def logging_config(directory: Path, stream: TextIO) -> dict[str, Any]:
                 "formatter": "json",
                 "filters": ["context"],
             },
+            "audit": {
+                "class": "structlogx.handlers.AuditHandler",
+                "store": f"sqlite:///{directory / 'audit.sqlite3'}",
+                "filters": ["context"],
+            },
         },
         "loggers": {
-            __name__: {"handlers": ["console", "jsonl"], "level": "INFO", "propagate": False}
+            __name__: {
+                "handlers": ["console", "jsonl", "audit"],
+                "level": "INFO",
+                "propagate": False,
+            }
         },
     }
 
@@ -90,6 +107,9 @@ def logging_config(directory: Path, stream: TextIO) -> dict[str, Any]:
 def run(directory: Path, stream: TextIO = sys.stdout) -> dict[str, Path]:
     """Run the demo, writing into *directory*; return the files it wrote, by role."""
     directory.mkdir(parents=True, exist_ok=True)
+    for suffix in _STORE_FILES:  # a fresh trail each run
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{directory / 'audit.sqlite3'}{suffix}")
     _register_texts()
     logging.config.dictConfig(logging_config(directory, stream))
     logger = logging.getLogger(__name__)  # Order.log_action logs here too
@@ -120,4 +140,38 @@ def run(directory: Path, stream: TextIO = sys.stdout) -> dict[str, Path]:
     finally:
         for handler in logging.getLogger(__name__).handlers:
             handler.flush()
-    return {"json lines": directory / "demo.jsonl"}
+    return {"json lines": directory / "demo.jsonl", "audit trail": directory / "audit.sqlite3"}
+
+
+def size_of(path: Path) -> str:
+    """Return ``7 lines`` for a text output, ``4 entries`` for the audit store."""
+    if path.suffix == ".sqlite3":
+        from structlogx.audit import open_store
+
+        store = open_store(f"sqlite:///{path}")
+        try:
+            count = store.count(visible=None)
+        finally:
+            store.close()
+        return f"{count} entries"
+    with path.open(encoding="utf-8") as lines:
+        return f"{sum(1 for _ in lines)} lines"
+
+
+def print_trail(path: Path, stream: TextIO | None = None) -> str:
+    """Print the audit trail at *path*, oldest first, as a table; return the store's URL."""
+    from structlogx._audit_cli import table
+    from structlogx.audit import open_store
+    from structlogx.audit.export import iter_entries
+
+    out = stream or sys.stdout
+    url = f"sqlite:///{path}"
+    store = open_store(url)
+    try:
+        entries = list(iter_entries(store, visible=None))
+    finally:
+        store.close()
+    print(f"Audit trail ({path}):", file=out)
+    for line in table(reversed(entries), indent="  "):
+        print(line, file=out)
+    return url

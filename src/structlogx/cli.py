@@ -16,19 +16,24 @@ __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from structlogx._demo import run
+    from structlogx._demo import print_trail, run, size_of
 
     directory = Path(args.dir).resolve()
     print(f"structlogx {__version__} demo: a shop logs technical and business records.\n")
     written = run(directory)
     logging.shutdown()
+    print()
+    store = print_trail(written["audit trail"])
     print("\nWhat it wrote:")
     for role, path in written.items():
-        lines = sum(1 for _ in path.open(encoding="utf-8"))
-        print(f"  {role:<11} {path}  ({lines} lines)")
+        print(f"  {role:<12} {path}  ({size_of(path)})")
+    texts = "--import structlogx._demo"  # the demo's display texts
     print(
         "\nNext: look at the JSON lines, e.g.  python -m json.tool --json-lines "
         + str(written["json lines"])
+        + f"\n      the audit trail:              structlogx audit show --store {store} {texts}"
+        + f"\n      the trail as one web page:    structlogx audit export --store {store} {texts}"
+        + " --format html --output audit.html"
     )
     return 0
 
@@ -103,7 +108,99 @@ def build_parser() -> argparse.ArgumentParser:
         " (e.g. myproject.settings:LOGGING)",
     )
     check.set_defaults(handler=_check_config)
+    _add_audit(commands)
     return parser
+
+
+def _audit_filters() -> argparse.ArgumentParser:
+    """Return the options ``audit show`` and ``audit export`` share."""
+    from structlogx._audit_cli import ENV_STORE
+
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument(
+        "--store",
+        metavar="URL",
+        help=f"the audit store, e.g. sqlite:///audit.sqlite3 (default: ${ENV_STORE})",
+    )
+    shared.add_argument(
+        "--object", metavar="TYPE:ID", help="only entries about this object, e.g. shop.Order:1042"
+    )
+    shared.add_argument(
+        "--action",
+        metavar="PATTERN",
+        help="an action name or a prefix.* pattern, e.g. shop.order.*",
+    )
+    shared.add_argument("--actor", metavar="ID", help="only entries by this actor id")
+    shared.add_argument("--scope", metavar="KEY", help="only entries of this scope (tenant, event)")
+    shared.add_argument(
+        "--since",
+        metavar="ISO",
+        help="from this time on (inclusive), e.g. 2026-05-01 or 2026-05-01T13:45:00Z;"
+        " times without an offset are UTC",
+    )
+    shared.add_argument("--until", metavar="ISO", help="before this time (exclusive)")
+    shared.add_argument("--all", action="store_true", help="include invisible entries")
+    shared.add_argument(
+        "--import",
+        dest="imports",
+        metavar="MODULE",
+        action="append",
+        default=[],
+        help="import MODULE first, for the display texts it registers (repeatable)",
+    )
+    return shared
+
+
+def _add_audit(commands: Any) -> None:
+    from structlogx._audit_cli import export, show
+
+    audit = commands.add_parser(
+        "audit",
+        help="look at or export an audit trail",
+        description="Look at or export the entries of an audit store.",
+    )
+
+    def usage(args: argparse.Namespace) -> int:
+        audit.print_help(sys.stderr)
+        return 2
+
+    audit.set_defaults(handler=usage)
+    actions = audit.add_subparsers(dest="audit_command", metavar="COMMAND")
+    shared = _audit_filters()
+    show_parser = actions.add_parser(
+        "show",
+        parents=[shared],
+        help="print entries, newest first",
+        description="Print the matching entries of an audit store, newest first, as a table"
+        " (time, actor, what happened, object) or as JSON lines.",
+    )
+    show_parser.add_argument(
+        "--limit", type=int, default=50, metavar="N", help="at most N entries (default: 50; 0: all)"
+    )
+    show_parser.add_argument(
+        "--json", action="store_true", help="one JSON object per line instead of a table"
+    )
+    show_parser.set_defaults(handler=show)
+    export_parser = actions.add_parser(
+        "export",
+        parents=[shared],
+        help="write entries as JSON lines, CSV or one HTML page",
+        description="Write the matching entries of an audit store, newest first, as JSON lines,"
+        " CSV or one self-contained HTML page.",
+    )
+    export_parser.add_argument(
+        "--format", required=True, choices=("jsonl", "csv", "html"), help="the output format"
+    )
+    export_parser.add_argument(
+        "--output", required=True, metavar="FILE", help="where to write (- for stdout)"
+    )
+    export_parser.add_argument(
+        "--limit", type=int, default=0, metavar="N", help="at most N entries (default: 0, all)"
+    )
+    export_parser.add_argument(
+        "--title", default="Audit trail", help="the HTML page's title (default: Audit trail)"
+    )
+    export_parser.set_defaults(handler=export)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """The record conventions: what turns a plain log record into a business audit record.
 
-A record is an *audit record* when it carries an ``action`` in its ``extra``. Five ``extra``
+A record is an *audit record* when it carries an ``action`` in its ``extra``. Six ``extra``
 keys are reserved for audit records (:data:`RESERVED_KEYS`):
 
 ``action``
@@ -95,12 +95,19 @@ def action_error(action: object) -> str | None:
     return None
 
 
+_VALID_ACTIONS: dict[str, None] = {}  # names seen valid: an application has a few hundred
+
+
 def validate_action(action: object) -> str:
     """Return *action* unchanged, or raise :class:`InvalidActionError` naming the broken rule."""
+    if type(action) is str and action in _VALID_ACTIONS:
+        return action
     problem = action_error(action)
     if problem is not None:
         raise InvalidActionError(f"invalid action {safe_repr(action, 80)}: {problem}")
     assert isinstance(action, str)
+    if type(action) is str and len(_VALID_ACTIONS) < 4096:  # bounded: names may be generated
+        _VALID_ACTIONS[action] = None
     return action
 
 
@@ -294,7 +301,7 @@ def entry_from_record(record: logging.LogRecord) -> AuditEntry:
         object_text=subject.text,
         scope=None if scope is None else _text(scope),
         data=_as_data(attributes.get("data")),
-        context=_as_data(bound),
+        context=_as_data(bound) if bound else {},
         visible=attributes.get("visible") is not False,
     )
 

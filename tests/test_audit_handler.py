@@ -4,11 +4,13 @@ store failures and the default store."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 import logging.config
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -84,6 +86,10 @@ def attach() -> Iterator[Callable[[str, logging.Handler], logging.Logger]]:
 @pytest.fixture
 def root_config() -> Iterator[None]:
     """Let a test ``dictConfig`` the root logger; close its handlers and restore the root after."""
+    # dictConfig() flushes and closes every live handler in the process first; collect the
+    # garbage of earlier tests so only this test's own doing decides whether it passes
+    # (test_a_handler_that_failed_to_build_does_not_break_logging_shutdown checks that case).
+    gc.collect()
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
@@ -520,6 +526,47 @@ def test_bad_configuration_raises_naming_the_option(
     arguments.setdefault("store", memory_url)
     with pytest.raises(error, match=message):
         AuditHandler(**arguments)
+
+
+class _Recorded(AuditHandler):
+    """An AuditHandler that remembers itself before its ``__init__`` runs."""
+
+    last: AuditHandler | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _Recorded.last = self
+        super().__init__(*args, **kwargs)
+
+
+@pytest.mark.parametrize("failure", ["bad option", "missing directory"])
+def test_a_handler_that_failed_to_build_does_not_break_logging_shutdown(
+    tmp_path: Path, memory_url: str, failure: str, raise_exceptions: None
+) -> None:
+    # logging.Handler.__init__ registers the handler for logging.shutdown() (run at exit,
+    # and by every dictConfig() call); a handler whose __init__ raised afterwards must
+    # still survive shutdown's flush() and close(), or it breaks the next dictConfig().
+    arguments: dict[str, Any] = (
+        {"store": memory_url, "batch_size": 10}
+        if failure == "bad option"
+        else {"store": sqlite_url(tmp_path / "missing" / "audit.sqlite3")}
+    )
+    with pytest.raises((TypeError, OSError)):
+        _Recorded(**arguments)
+    half_built, _Recorded.last = _Recorded.last, None
+    assert half_built is not None
+    assert not hasattr(half_built, "writer")  # __init__ stopped before building the writer
+    reference = weakref.ref(half_built)
+    try:
+        logging.shutdown([reference])  # what interpreter exit and every dictConfig() do
+    except Exception as exc:  # reported below, once nothing keeps the handler alive
+        problem: str | None = f"logging.shutdown() raised {type(exc).__name__}: {exc}"
+    else:
+        problem = None
+    # A half-built handler left alive would break the dictConfig() calls of later tests.
+    del half_built
+    gc.collect()
+    assert reference() is None
+    assert problem is None, problem
 
 
 # -- the default store --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from structlogx.audit.store import Store, open_store, set_default_store
 from structlogx.audit.writer import AsyncWriter, Spool, SyncWriter, Writer
+from structlogx.conf import settings
 from structlogx.records import entry_from_record
 
 __all__ = ["AuditHandler"]
@@ -31,7 +32,8 @@ class AuditHandler(logging.Handler):
     actor and object described, bound context captured), then handed to the writer.
 
     Args:
-        store: a store URL (see :func:`structlogx.audit.open_store`) or a store object.
+        store: a store URL (see :func:`structlogx.audit.open_store`) or a store object;
+            by default ``settings.AUDIT_STORE`` (``sqlite:///audit.sqlite3``).
         durability: ``"sync"``: ``emit`` returns once the entry is committed (concurrent
             threads share commits); ``"async"``: ``emit`` queues it for a background thread.
         strict: raise store errors into the application instead of spooling them.
@@ -59,7 +61,7 @@ class AuditHandler(logging.Handler):
 
     def __init__(
         self,
-        store: str | Store = "sqlite:///audit.sqlite3",
+        store: str | Store | None = None,
         durability: str = "sync",
         strict: bool = False,
         *,
@@ -86,6 +88,8 @@ class AuditHandler(logging.Handler):
                 f"unknown option(s) for durability={durability!r}: {', '.join(unknown)} "
                 f"(allowed: {', '.join(sorted(allowed))})"
             )
+        if store is None:
+            store = settings.AUDIT_STORE
         opened = isinstance(store, str)
         if isinstance(store, str):
             options = {"synchronous": STRENGTHS[strength]} if store.startswith("sqlite:") else {}
@@ -111,6 +115,9 @@ class AuditHandler(logging.Handler):
 
     def handle(self, record: logging.LogRecord) -> bool | logging.LogRecord:  # type: ignore[override]
         """Filter, then emit without the handler lock (the writer serialises commits)."""
+        if not self.filters:  # the usual case: skip Filterer.filter's loop
+            self.emit(record)
+            return True
         result = self.filter(record)
         if isinstance(result, logging.LogRecord):
             record = result
@@ -142,11 +149,14 @@ class AuditHandler(logging.Handler):
 
     def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
         """Wait until every entry emitted so far is committed; ``False`` on timeout."""
-        return self.writer.flush(timeout)
+        writer = getattr(self, "writer", None)  # None: __init__ raised after registering
+        return True if writer is None else writer.flush(timeout)
 
     def close(self) -> None:
         """Drain the writer and close the store."""
         try:
-            self.writer.close()
+            writer = getattr(self, "writer", None)  # logging.shutdown() also meets half-built
+            if writer is not None:  # handlers: Handler.__init__ registered them first
+                writer.close()
         finally:
             super().close()

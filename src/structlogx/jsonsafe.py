@@ -80,6 +80,7 @@ DEPTH_MARKER: Final = "<max depth>"
 _SCALARS: Final = frozenset({str, int, bool, type(None)})
 _NAN_SPELLING: Final = {math.inf: "Infinity", -math.inf: "-Infinity"}
 _CONTAINERS: Final = (Mapping, list, tuple, set, frozenset, Sequence, AbstractSet)
+_FLAT_ITEMS: Final = 16  # dicts up to this size are tried for the flat fast path
 _MAX_INT_BITS: Final = 13_000  # ~3,900 digits: below the interpreter's int-to-str limit
 
 
@@ -251,6 +252,26 @@ def json_default(value: object) -> Any:
 
 def to_jsonable(value: object) -> Any:
     """Return a JSON-encodable equivalent of *value* (see the module docs); never raises."""
+    if type(value) is dict and len(value) <= _FLAT_ITEMS:
+        # The common ``data`` of an audit record: a few text and number fields. Copied
+        # without the recursive walk when every item is already plain, short JSON.
+        for key, item in value.items():
+            kind = type(item)
+            if type(key) is not str or len(key) > MAX_STRING:
+                break
+            if kind is str:
+                if len(item) > MAX_STRING:
+                    break
+            elif kind is int:
+                if item.bit_length() > _MAX_INT_BITS:
+                    break
+            elif kind is float:
+                if item - item != 0.0:  # NaN or an infinity
+                    break
+            elif item is not None and kind is not bool:
+                break
+        else:
+            return dict(value)
     try:
         return _convert(value, 0, set())
     except RecursionError:

@@ -12,31 +12,29 @@ up to ``gather_s`` for the callers it just woke to come back, so batches do not 
 full the caller blocks up to ``block_timeout_s``, then the entry goes to the spool file
 (reported once on stderr) rather than being dropped. ``flush(timeout)`` returns once every
 entry written before it is committed; ``close()`` and interpreter exit drain the queue.
-(The stdlib ``QueueListener`` hands records over one by one; batching commits is the point
-here, so the thread reads a stdlib :class:`queue.Queue` itself.)
+The queue and the thread are :class:`structlogx._background.Worker`, shared with the mail
+sender.
 
 Both survive ``fork``: the child gets fresh locks, an empty queue and its own thread.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
-import queue
 import sys
 import threading
-import time
 import weakref
 from collections.abc import Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
+from structlogx._background import Worker
 from structlogx.audit.store import Store
 from structlogx.jsonsafe import dumps
 from structlogx.records import AuditEntry
 
 __all__ = ["AsyncWriter", "Spool", "SyncWriter", "Writer"]
 
-_WRITERS: weakref.WeakSet[SyncWriter | AsyncWriter] = weakref.WeakSet()
+_WRITERS: weakref.WeakSet[SyncWriter] = weakref.WeakSet()
 
 
 class Writer(Protocol):
@@ -218,9 +216,6 @@ class SyncWriter:
         self.store.close()
 
 
-_STOP: Final = object()
-
-
 class AsyncWriter:
     """Queue entries and commit them in batches on a background thread (see the module docs).
 
@@ -243,118 +238,35 @@ class AsyncWriter:
         batch_interval_s: float = 0.005,
         block_timeout_s: float = 1.0,
     ) -> None:
-        for name, value in (("queue_size", queue_size), ("batch_size", batch_size)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, not {value!r}")
-        for name, seconds in (
-            ("batch_interval_s", batch_interval_s),
-            ("block_timeout_s", block_timeout_s),
-        ):
-            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-                raise ValueError(f"{name} must be a number of seconds >= 0, not {seconds!r}")
         self.store = store
         self.spool = spool
-        self.queue_size = queue_size
-        self.batch_size = batch_size
-        self.batch_interval_s = batch_interval_s
-        self.block_timeout_s = block_timeout_s
-        self._closed = False
-        self._reset()
-        _WRITERS.add(self)
-        atexit.register(_close_at_exit, weakref.ref(self))
+        self._worker: Worker[AuditEntry] = Worker(
+            store.append,
+            self._overflow,
+            name="structlogx-audit-writer",
+            queue_size=queue_size,
+            batch_size=batch_size,
+            batch_interval_s=batch_interval_s,
+            block_timeout_s=block_timeout_s,
+        )
+        self.queue_size, self.batch_size = queue_size, batch_size
+        self.batch_interval_s, self.block_timeout_s = batch_interval_s, block_timeout_s
 
-    def _reset(self) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue(self.queue_size)
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._pid = os.getpid()
-
-    def _ensure_thread(self) -> None:
-        if self._thread is None or self._pid != os.getpid():
-            with self._start_lock:
-                if self._pid != os.getpid():
-                    self._reset()
-                if self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, name="structlogx-audit-writer", daemon=True
-                    )
-                    self._thread.start()
+    def _overflow(self, entries: Sequence[AuditEntry], reason: str) -> None:
+        self.spool.write(entries, f"the audit writer: {reason}")
 
     def write(self, entry: AuditEntry) -> None:
         """Queue *entry*; spool it if the queue stays full for ``block_timeout_s``."""
-        if self._closed:
-            self.spool.write([entry], "the audit handler was closed")
-            return
-        self._ensure_thread()
-        try:
-            self._queue.put(entry, timeout=self.block_timeout_s)
-        except queue.Full:
-            self.spool.write([entry], f"the queue stayed full for {self.block_timeout_s}s")
+        self._worker.put(entry)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every entry written before this call is committed (or spooled)."""
-        thread = self._thread
-        if self._closed or thread is None or self._pid != os.getpid() or not thread.is_alive():
-            return True  # nothing queued can be waiting: close() drained it, or no thread ran
-        done = threading.Event()
-        try:
-            self._queue.put(done, timeout=timeout)
-        except queue.Full:
-            return False
-        return done.wait(timeout)
+        return self._worker.flush(timeout)
 
     def close(self) -> None:
         """Drain the queue, stop the thread and close the store; later writes are spooled."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._thread is not None and self._pid == os.getpid():
-            self._queue.put(_STOP)
-            self._thread.join()
+        self._worker.close()  # idempotent, like the store's close
         self.store.close()
-
-    def _run(self) -> None:
-        get = self._queue.get
-        while True:
-            batch: list[AuditEntry] = []
-            markers: list[threading.Event] = []
-            stop = False
-            item = get()
-            deadline = time.monotonic() + self.batch_interval_s
-            while True:
-                if item is _STOP:
-                    stop = True
-                elif isinstance(item, threading.Event):
-                    markers.append(item)
-                else:
-                    batch.append(item)
-                if stop or len(batch) >= self.batch_size:
-                    break
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or markers:
-                        break
-                    try:
-                        item = get(timeout=remaining)
-                    except queue.Empty:
-                        break
-            if batch:
-                try:
-                    self.store.append(batch)
-                except Exception as exc:
-                    self.spool.write(batch, f"the store failed: {exc!r}")
-            for marker in markers:
-                marker.set()
-            if stop:
-                return
-
-
-def _close_at_exit(reference: weakref.ref[AsyncWriter]) -> None:
-    writer = reference()
-    if writer is not None and writer._pid == os.getpid():
-        writer.close()
 
 
 def _after_fork_in_child() -> None:

@@ -16,7 +16,9 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+import traceback
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -242,6 +244,18 @@ def pool_worker(args: tuple[str, str, int]) -> int:
     logger = logging.getLogger(logger_name)
     log_many(logger, source, count)
     for handler in logger.handlers:
-        if isinstance(handler, AuditHandler):
-            assert handler.flush(10.0), "the audit handler did not flush in a pool worker"
+        if isinstance(handler, AuditHandler) and not handler.flush(10.0):
+            raise AssertionError(
+                "the audit handler did not flush in a pool worker within 10 s; threads:\n"
+                + thread_stacks()
+            )
     return os.getpid()
+
+
+def thread_stacks() -> str:
+    """Return the current stack of every thread of this process (for hang diagnostics)."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return "\n".join(
+        f"--- {names.get(ident, ident)}\n" + "".join(traceback.format_stack(frame))
+        for ident, frame in sys._current_frames().items()
+    )

@@ -13,6 +13,7 @@ import random
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections import defaultdict
 from pathlib import Path
@@ -28,6 +29,7 @@ from audit_helpers import (
     spawn,
     sqlite_url,
     table_rows,
+    thread_stacks,
     wait_exit,
     wait_forked,
 )
@@ -241,14 +243,22 @@ def test_async_entries_are_drained_and_the_process_exits(tmp_path: Path, ending:
 # -- (f) fork -------------------------------------------------------------------------------
 
 
-def _forked_child(logger: logging.Logger, handler: AuditHandler, source: str, count: int) -> None:
-    """Body of a forked child: log, flush, and leave with ``os._exit`` whatever happens."""
+def _forked_child(
+    logger: logging.Logger, handler: AuditHandler, source: str, count: int, deadline_s: int = 20
+) -> None:
+    """Body of a forked child: log, flush, and leave with ``os._exit`` whatever happens.
+
+    A child still busy after *deadline_s* seconds dies of SIGALRM (exit code -14) instead of
+    hanging the test run.
+    """
     code = 1
     try:
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
-        signal.alarm(20)  # a hung child dies instead of hanging the test run
+        signal.alarm(deadline_s)
         log_many(logger, source, count)
-        code = 0 if handler.flush(15.0) else 3
+        code = 0 if handler.flush(deadline_s - 1.0) else 3
+        if code:
+            print(f"forked child {source}: flush timed out; threads:\n{thread_stacks()}")
     except BaseException:
         traceback.print_exc()
     finally:
@@ -304,3 +314,55 @@ def test_forked_children_and_fork_pool_workers_write_their_own_entries(
     assert entries[-1].data["src"] == "parent-after"
     assert integrity_check(path) == "ok"
     assert table_rows(path, f"SELECT count(DISTINCT id) FROM {TABLE}") == [(len(entries),)]
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+@pytest.mark.parametrize("durability", ["sync", "async"])
+def test_a_child_forked_while_another_thread_commits_can_write(
+    tmp_path: Path, durability: str
+) -> None:
+    # A server forks its workers while other threads keep logging. The child must not inherit
+    # the parent's half-finished transaction: SQLite keeps per-process lock bookkeeping for
+    # each open file, so a child that merely abandons the parent's connection can find the
+    # database "locked" by that connection forever (until busy_timeout_s, 30 s by default).
+    path = tmp_path / "audit.sqlite3"
+    handler = AuditHandler(sqlite_url(path), durability, default_store=False)
+    forks, per_child = 16, 5
+    with audit_logger(handler) as logger:
+        stop = threading.Event()
+
+        def keep_logging() -> None:
+            k = 0
+            while not stop.is_set():
+                data = {"src": "busy", "k": k}
+                logger.info("busy %d", k, extra={"action": "test.fork.busy", "data": data})
+                k += 1
+
+        busy = threading.Thread(target=keep_logging, name="busy-logger")
+        busy.start()
+        failed: list[tuple[int, int]] = []
+        try:
+            time.sleep(0.05)
+            for c in range(forks):
+                time.sleep(0.003)
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover - the child leaves through os._exit
+                    _forked_child(logger, handler, f"child-{c}", per_child, deadline_s=5)
+                code = os.waitstatus_to_exitcode(wait_forked(pid, timeout=15))
+                if code != 0:
+                    failed.append((c, code))
+                    break
+        finally:
+            stop.set()
+            busy.join(30)
+        assert failed == [], (
+            "forked child (index, exit code) could not write; -14 means it was still blocked "
+            "after 5 s (SIGALRM)"
+        )
+        assert handler.flush(10.0)
+    entries = read_all(path)
+    children = [entry for entry in entries if entry.data["src"] != "busy"]
+    assert len(children) == forks * per_child
+    assert_each_source_in_order(entries, "src")
+    assert_ids_dense(entries)
+    assert integrity_check(path) == "ok"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import subprocess
@@ -73,6 +75,23 @@ def test_demo_starts_a_fresh_trail_each_run(tmp_path: Path) -> None:
     again = run_cli("demo", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "(4 entries)" in again.stdout
+
+
+def test_demo_mails_its_error_to_files_and_says_where(tmp_path: Path) -> None:
+    assert run_cli("demo", cwd=tmp_path).returncode == 0
+    result = run_cli("demo", cwd=tmp_path)  # a second run replaces the first run's mail
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "structlogx-demo" / "mail"
+    (mail,) = folder.glob("*.eml")
+    assert f"admin mail   {folder}  (1 message)" in result.stdout
+    assert str(mail) in result.stdout
+    message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "[structlogx] ERROR: Could not send the confirmation for ABC42"
+    assert message["To"] == "Shop admin <admin@shop.example>"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",))
+    assert text is not None
+    assert "TimeoutError: mail server did not answer" in text.get_content()
 
 
 def test_demo_dir_option(tmp_path: Path) -> None:

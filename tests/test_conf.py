@@ -32,7 +32,7 @@ EXPECTED_DEFAULTS: dict[str, Any] = {
     "EMAIL_HOST_PASSWORD": "",
     "EMAIL_USE_TLS": False,
     "EMAIL_USE_SSL": False,
-    "EMAIL_TIMEOUT": None,
+    "EMAIL_TIMEOUT": 10.0,
     "EMAIL_SSL_CERTFILE": None,
     "EMAIL_SSL_KEYFILE": None,
     "EMAIL_FILE_PATH": None,

@@ -27,6 +27,7 @@ from configs.config_helpers import (
     handler_named,
 )
 
+import structlogx.mail
 from structlogx.conf import settings
 from structlogx.dictconfig import (
     DEFAULT_LOGGING,
@@ -144,9 +145,12 @@ COMPLEX = {
         },
         "mail_admins": {
             "level": "ERROR",
-            # A stand-in until the admin e-mail handler exists: it records what it receives.
-            "class": "configs.config_helpers.RecordingHandler",
+            "class": "structlogx.handlers.AdminEmailHandler",
             "filters": ["special"],
+            # Test settings, not the seed's: mail into structlogx.mail.outbox, before
+            # logger.error() returns.
+            "email_backend": "structlogx.mail.backends.MemoryBackend",
+            "blocking": True,
         },
     },
     "loggers": {
@@ -168,10 +172,18 @@ COMPLEX = {
 }
 
 
-def mail_admins() -> RecordingHandler:
-    handler = handler_named("mail_admins")
-    assert isinstance(handler, RecordingHandler)
-    return handler
+def mailed() -> list[str]:
+    """The subjects of the mails sent so far, without the subject prefix."""
+    prefix = settings.EMAIL_SUBJECT_PREFIX
+    return [str(message["Subject"]).removeprefix(prefix) for message in structlogx.mail.outbox]
+
+
+@pytest.fixture(autouse=True)
+def _admins() -> Iterator[None]:
+    structlogx.mail.outbox.clear()
+    with settings.override(ADMINS=["admin@example.com"]):
+        yield
+    structlogx.mail.outbox.clear()
 
 
 def test_console_only_example(capsys: pytest.CaptureFixture[str]) -> None:
@@ -252,12 +264,7 @@ def test_complex_example_in_production(capsys: pytest.CaptureFixture[str]) -> No
         logging.getLogger("myproject.custom").error("Stock below zero")
         logging.getLogger("myproject.custom").error("dropped", extra={"quiet": True})
     assert capsys.readouterr().err == ""
-    mail = mail_admins()
-    assert [record.getMessage() for record in mail.records] == [
-        "Internal Server Error: /checkout/",
-        "Stock below zero",
-    ]
-    assert {getattr(record, "special", None) for record in mail.records} == {"bar"}
+    assert mailed() == ["ERROR: Internal Server Error: /checkout/", "ERROR: Stock below zero"]
 
 
 def test_complex_example_in_development(capsys: pytest.CaptureFixture[str]) -> None:
@@ -272,7 +279,7 @@ def test_complex_example_in_development(capsys: pytest.CaptureFixture[str]) -> N
     assert capsys.readouterr().err == (
         "WARNING Missing variable 'user'\nINFO Imported 12 products\n"
     )
-    assert [record.getMessage() for record in mail_admins().records] == ["Internal Server Error: /"]
+    assert mailed() == ["ERROR: Internal Server Error: /"]
 
 
 def test_complex_example_without_a_level_inherits_the_roots(
@@ -313,7 +320,9 @@ def test_require_debug_false_example() -> None:
             "mail_admins": {
                 "level": "ERROR",
                 "filters": ["require_debug_false"],
-                "class": "configs.config_helpers.RecordingHandler",  # stand-in, as above
+                "class": "structlogx.handlers.AdminEmailHandler",
+                "email_backend": "structlogx.mail.backends.MemoryBackend",  # as above
+                "blocking": True,
             },
         },
         loggers={"django": {"handlers": ["mail_admins"]}},
@@ -323,7 +332,7 @@ def test_require_debug_false_example() -> None:
         logging.getLogger("django").error("in development: no mail")
     with settings.override(DEBUG=False):
         logging.getLogger("django").error("in production: mailed")
-    assert [record.getMessage() for record in mail_admins().records] == ["in production: mailed"]
+    assert mailed() == ["ERROR: in production: mailed"]
 
 
 def test_callback_filter_example() -> None:
@@ -338,7 +347,9 @@ def test_callback_filter_example() -> None:
             "mail_admins": {
                 "level": "ERROR",
                 "filters": ["skip_unreadable_posts"],
-                "class": "configs.config_helpers.RecordingHandler",  # stand-in, as above
+                "class": "structlogx.handlers.AdminEmailHandler",
+                "email_backend": "structlogx.mail.backends.MemoryBackend",  # as above
+                "blocking": True,
             },
         },
         loggers={"django.request": {"handlers": ["mail_admins"], "propagate": False}},
@@ -351,9 +362,12 @@ def test_callback_filter_example() -> None:
             raise error
         except Exception:
             logger.exception("Internal Server Error: /upload/")
-    (record,) = mail_admins().records
-    assert record.exc_info is not None
-    assert isinstance(record.exc_info[1], KeyError)
+    assert mailed() == ["ERROR: Internal Server Error: /upload/"]
+    (message,) = structlogx.mail.outbox
+    body = message.get_body(("plain",))
+    assert body is not None
+    assert "KeyError" in body.get_content()
+    assert "UnreadablePostError" not in body.get_content()
 
 
 # --- DEFAULT_LOGGING --------------------------------------------------------------------------
@@ -361,8 +375,27 @@ def test_callback_filter_example() -> None:
 
 def test_default_logging_is_plain_json() -> None:
     assert json.loads(json.dumps(DEFAULT_LOGGING)) == DEFAULT_LOGGING
-    assert "mail_admins" not in json.dumps(DEFAULT_LOGGING)
+    assert DEFAULT_LOGGING["handlers"]["mail_admins"] == {
+        "class": "structlogx.handlers.AdminEmailHandler",
+        "level": "ERROR",
+        "filters": ["require_debug_false"],
+    }
     validate(DEFAULT_LOGGING)
+
+
+def test_default_logging_mails_structlogx_errors_only_in_production() -> None:
+    config = default_logging()
+    config["handlers"]["mail_admins"].update(
+        email_backend="structlogx.mail.backends.MemoryBackend", blocking=True
+    )
+    configure(None, defaults=config)
+    logger = logging.getLogger("structlogx.audit.sqlite")
+    with settings.override(DEBUG=True):
+        logger.error("in development: on the console, not mailed")
+    with settings.override(DEBUG=False):
+        logger.warning("below ERROR: not mailed")
+        logger.error("in production: mailed")
+    assert mailed() == ["ERROR: in production: mailed"]
 
 
 def test_default_logging_copy_is_fresh() -> None:
@@ -483,7 +516,7 @@ def test_callable_runs_after_the_defaults_with_the_settings_as_given() -> None:
     configure(token, apply)
     ((received, handlers_then),) = seen
     assert received is token
-    assert [handler.name for handler in handlers_then] == ["console"]
+    assert [handler.name for handler in handlers_then] == ["console", "mail_admins"]
 
 
 @pytest.mark.parametrize("falsy_settings", [None, {}])
@@ -491,7 +524,8 @@ def test_falsy_settings_apply_only_the_defaults(falsy_settings: Any) -> None:
     calls: list[object] = []
     configure(falsy_settings, calls.append)
     assert calls == []
-    assert [handler.name for handler in logging.getLogger("structlogx").handlers] == ["console"]
+    names = [handler.name for handler in logging.getLogger("structlogx").handlers]
+    assert names == ["console", "mail_admins"]
 
 
 def test_logging_config_as_module_colon_name() -> None:

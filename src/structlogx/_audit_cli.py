@@ -353,3 +353,106 @@ def export(args: argparse.Namespace) -> int:
         return _fail("export", error)
     print(f"Exported {count} {'entry' if count == 1 else 'entries'} to {args.output}.")
     return 0
+
+
+def _progress(stream: Any) -> Any:
+    """Return a progress callback that rewrites one line on a terminal, or ``None``."""
+    if not getattr(stream, "isatty", lambda: False)():
+        return None
+
+    def show(checked: int) -> None:
+        print(f"\rverified {checked:,} entries...", end="", file=stream, flush=True)
+
+    return show
+
+
+def verify(args: argparse.Namespace) -> int:
+    """``structlogx audit verify``: check the hash chain; exit 1 on any problem."""
+    try:
+        url = store_url(args.store)
+        store = open_existing(url)
+        try:
+            with _failures(f"cannot read the audit store {url}"):
+                progress = _progress(sys.stderr)
+                report = store.verify(progress=progress)
+                if progress is not None:
+                    print("\r\033[K", end="", file=sys.stderr, flush=True)
+        finally:
+            store.close()
+    except CommandError as error:
+        return _fail("verify", error)
+    print(report)
+    return 0 if report.ok else 1
+
+
+def shred(args: argparse.Namespace) -> int:
+    """``structlogx audit shred``: replace personal values of one object's or actor's entries."""
+    try:
+        if args.object is None and args.actor is None:
+            raise CommandError("say whose entries: --object TYPE:ID or --actor ID", USAGE)
+        subject = None if args.object is None else parse_object(args.object)
+        url = store_url(args.store)
+        store = open_existing(url)
+        try:
+            with _failures(f"cannot shred in the audit store {url}"):
+                report = store.shred(
+                    object=subject,
+                    actor=args.actor,
+                    fields=args.fields or None,
+                    reason=args.reason,
+                    by=args.by,
+                    dry_run=args.dry_run,
+                )
+        except (TypeError, ValueError) as exc:
+            raise CommandError(str(exc), USAGE) from exc
+        finally:
+            store.close()
+    except CommandError as error:
+        return _fail("shred", error)
+    for entry_id, names in report.changes.items():
+        print(f"entry {entry_id}: {', '.join(names)}")
+    print(str(report)[:1].upper() + str(report)[1:] + ".")
+    return 0
+
+
+def prune(args: argparse.Namespace) -> int:
+    """``structlogx audit prune``: delete entries older than a time, keeping the chain."""
+    try:
+        before = parse_time(args.before, "--before")
+        url = store_url(args.store)
+        store = open_existing(url)
+        try:
+            with _failures(f"cannot prune the audit store {url}"):
+                report = store.prune(
+                    before, reason=args.reason, by=args.by, dry_run=args.dry_run
+                )
+        finally:
+            store.close()
+    except CommandError as error:
+        return _fail("prune", error)
+    print(str(report)[:1].upper() + str(report)[1:] + ".")
+    return 0
+
+
+def replay(args: argparse.Namespace) -> int:
+    """``structlogx audit replay``: move spooled entries into the store, oldest first."""
+    from structlogx.audit.writer import Spool
+
+    try:
+        url = store_url(args.store)
+        spool_path = args.spool or (f"{_file_of(url)}.spool.jsonl" if _file_of(url) else None)
+        if spool_path is None:
+            raise CommandError("this store has no default spool file: pass --spool PATH", USAGE)
+        if not os.path.exists(spool_path) and not os.path.exists(spool_path + ".replaying"):
+            print(f"Nothing to replay: no spool at {spool_path}.")
+            return 0
+        store = open_existing(url)
+        try:
+            with _failures(f"cannot replay into the audit store {url}"):
+                report = Spool(spool_path).replay(store)
+        finally:
+            store.close()
+    except CommandError as error:
+        return _fail("replay", error)
+    print(str(report)[:1].upper() + str(report)[1:] + ".")
+    return 0

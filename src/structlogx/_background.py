@@ -57,6 +57,8 @@ class Worker(Generic[T]):
         batch_size: the most items one ``process`` call takes.
         batch_interval_s: how long a batch may wait to fill up.
         block_timeout_s: how long ``put`` waits on a full queue before ``overflow``.
+        close_timeout_s: how long :meth:`close` waits for the thread by default (``None``:
+            as long as it takes).
 
     Raises:
         ValueError: a size that is not a positive int or a time that is negative.
@@ -72,6 +74,7 @@ class Worker(Generic[T]):
         batch_size: int = 1000,
         batch_interval_s: float = 0.005,
         block_timeout_s: float = 1.0,
+        close_timeout_s: float | None = None,
     ) -> None:
         _check("queue_size", queue_size, integer=True)
         _check("batch_size", batch_size, integer=True)
@@ -82,7 +85,10 @@ class Worker(Generic[T]):
         self.batch_size = batch_size
         self.batch_interval_s = float(batch_interval_s)
         self.block_timeout_s = float(block_timeout_s)
+        self.close_timeout_s = close_timeout_s
         self.closed = False
+        self.closing = threading.Event()
+        """Set when :meth:`close` starts (at exit too): long waits in ``process`` should end."""
         self._reset()
         _WORKERS.add(self)
         atexit.register(_close_at_exit, weakref.ref(self))
@@ -143,21 +149,42 @@ class Worker(Generic[T]):
         done = threading.Event()
         return self._put(done, timeout) and done.wait(timeout)
 
-    def close(self) -> None:
-        """Process what is queued, then stop the thread; later items go to ``overflow``."""
+    def close(self, timeout: float | None = None) -> None:
+        """Process what is queued, then stop the thread; later items go to ``overflow``.
+
+        Args:
+            timeout: the most seconds to wait for the thread (default ``close_timeout_s``,
+                also used at interpreter exit); what it has not taken by then goes to
+                ``overflow`` (for work that may hang, such as network delivery).
+        """
         if self.closed:
             return
         self.closed = True
+        self.closing.set()
+        if timeout is None:
+            timeout = self.close_timeout_s
         thread = self._thread
         if thread is not None and self._pid == os.getpid() and thread.is_alive():
             self._items.append(_STOP)  # past the bound on purpose: close must not block
             self._wake.set()
-            thread.join()
+            thread.join(timeout)
+            if thread.is_alive():
+                left = self._drain()
+                if left:
+                    self.overflow(left, f"it was closed and not done after {timeout:g}s")
+                return
         # An item put while close() ran may sit behind the stop: process it, never drop it.
-        late = [item for item in self._items if item is not _STOP and not _is_marker(item)]
-        self._items.clear()
+        late = self._drain()
         if late:
             self._process(late)
+
+    def _drain(self) -> list[T]:
+        items: list[T] = []
+        while self._items:
+            item = self._items.popleft()
+            if item is not _STOP and not _is_marker(item):
+                items.append(item)
+        return items
 
     def _process(self, batch: list[T]) -> None:
         try:

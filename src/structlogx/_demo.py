@@ -1,8 +1,9 @@
-"""The ``structlogx demo`` scenario: one shop, technical and business records, three outputs.
+"""The ``structlogx demo`` scenario: one shop, technical and business records, four outputs.
 
-The console gets human text, ``demo.jsonl`` gets JSON lines, and ``audit.sqlite3`` gets the
-audit trail (the records with an action) through an ``AuditHandler``. Later features (admin
-mail, notifications) extend this scenario; it stays offline and finishes in seconds.
+The console gets human text, ``demo.jsonl`` gets JSON lines, ``audit.sqlite3`` gets the audit
+trail (the records with an action) through an ``AuditHandler``, and the error is mailed to the
+shop's admin by an ``AdminEmailHandler`` through the file backend, into ``mail/``. Later
+features (notifications) extend this scenario; it stays offline and finishes in seconds.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import dataclasses
 import logging
 import logging.config
 import os
+import shutil
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
 from structlogx import context, display
+from structlogx.conf import settings
 from structlogx.records import LoggedObject, changed_data
 
 __all__ = ["logging_config", "print_trail", "run", "size_of"]
@@ -93,10 +96,16 @@ def logging_config(directory: Path, stream: TextIO) -> dict[str, Any]:
                 "store": f"sqlite:///{directory / 'audit.sqlite3'}",
                 "filters": ["context"],
             },
+            "mail_admins": {  # to files in <directory>/mail: see DEMO_SETTINGS
+                "class": "structlogx.handlers.AdminEmailHandler",
+                "level": "ERROR",
+                "email_backend": "structlogx.mail.backends.FileBackend",
+                "include_html": True,
+            },
         },
         "loggers": {
             __name__: {
-                "handlers": ["console", "jsonl", "audit"],
+                "handlers": ["console", "jsonl", "audit", "mail_admins"],
                 "level": "INFO",
                 "propagate": False,
             }
@@ -110,6 +119,22 @@ def run(directory: Path, stream: TextIO = sys.stdout) -> dict[str, Path]:
     for suffix in _STORE_FILES:  # a fresh trail each run
         with contextlib.suppress(FileNotFoundError):
             os.remove(f"{directory / 'audit.sqlite3'}{suffix}")
+    mail_dir = directory / "mail"
+    shutil.rmtree(mail_dir, ignore_errors=True)  # only this run's mail
+    with settings.override(
+        ADMINS=[("Shop admin", "admin@shop.example")],
+        SERVER_EMAIL="errors@shop.example",
+        EMAIL_FILE_PATH=str(mail_dir),
+    ):
+        _play(directory, stream)
+    return {
+        "json lines": directory / "demo.jsonl",
+        "audit trail": directory / "audit.sqlite3",
+        "admin mail": mail_dir,
+    }
+
+
+def _play(directory: Path, stream: TextIO) -> None:
     _register_texts()
     logging.config.dictConfig(logging_config(directory, stream))
     logger = logging.getLogger(__name__)  # Order.log_action logs here too
@@ -139,12 +164,15 @@ def run(directory: Path, stream: TextIO = sys.stdout) -> dict[str, Path]:
             order.log_action("shop.order.canceled", user=alice, data={"reason": "customer request"})
     finally:
         for handler in logging.getLogger(__name__).handlers:
-            handler.flush()
-    return {"json lines": directory / "demo.jsonl", "audit trail": directory / "audit.sqlite3"}
+            handler.flush()  # the audit writer and the mail sender too
 
 
 def size_of(path: Path) -> str:
-    """Return ``7 lines`` for a text output, ``4 entries`` for the audit store."""
+    """Return ``7 lines`` for a text output, ``4 entries`` for the audit store, ``1 message``
+    for the mail folder."""
+    if path.is_dir():
+        count = sum(1 for _ in path.glob("*.eml"))
+        return f"{count} message" if count == 1 else f"{count} messages"
     if path.suffix == ".sqlite3":
         from structlogx.audit import open_store
 

@@ -34,6 +34,8 @@ def _demo(args: argparse.Namespace) -> int:
         + f"\n      the audit trail:              structlogx audit show --store {store} {texts}"
         + f"\n      the trail as one web page:    structlogx audit export --store {store} {texts}"
         + " --format html --output audit.html"
+        + "\n      the admin mail of the error:  "
+        + str(next(iter(sorted(written["admin mail"].glob("*.eml"))), written["admin mail"]))
     )
     return 0
 
@@ -201,6 +203,70 @@ def _add_audit(commands: Any) -> None:
         "--title", default="Audit trail", help="the HTML page's title (default: Audit trail)"
     )
     export_parser.set_defaults(handler=export)
+    _add_chain_commands(actions)
+
+
+def _add_chain_commands(actions: Any) -> None:
+    from structlogx._audit_cli import prune, replay, shred, verify
+
+    store_help = "the store URL (default: $STRUCTLOGX_AUDIT_STORE)"
+    verify_parser = actions.add_parser(
+        "verify",
+        help="check the hash chain; exit 1 on any problem",
+        description="Check every entry's hash and link, in one pass; print what was checked"
+        " and the first problem, if any (exit status 1).",
+    )
+    verify_parser.add_argument("--store", metavar="URL", help=store_help)
+    verify_parser.set_defaults(handler=verify)
+    shred_parser = actions.add_parser(
+        "shred",
+        help="replace personal data in one object's or actor's entries (GDPR)",
+        description="Replace the personal values of the entries about an object or by an"
+        " actor with a marker, keeping the chain verifiable; the shredding is recorded.",
+    )
+    shred_parser.add_argument("--store", metavar="URL", help=store_help)
+    shred_parser.add_argument("--object", metavar="TYPE:ID", help="entries about this object")
+    shred_parser.add_argument("--actor", metavar="ID", help="entries by this actor id")
+    shred_parser.add_argument(
+        "--field",
+        dest="fields",
+        action="append",
+        metavar="NAME",
+        help="message, actor_text, object_text, context or data.KEY (repeatable; default: all)",
+    )
+    shred_parser.add_argument("--reason", required=True, help="why (recorded)")
+    shred_parser.add_argument("--by", help="who shreds (recorded as the actor)")
+    shred_parser.add_argument(
+        "--dry-run", action="store_true", help="change nothing; list what would change"
+    )
+    shred_parser.set_defaults(handler=shred)
+    prune_parser = actions.add_parser(
+        "prune",
+        help="delete entries older than a time, keeping the chain verifiable",
+        description="Delete the oldest entries up to the first one at or after --before; the"
+        " remaining chain starts from an anchor; the pruning is recorded.",
+    )
+    prune_parser.add_argument("--store", metavar="URL", help=store_help)
+    prune_parser.add_argument(
+        "--before", required=True, metavar="ISO", help="delete entries older than this"
+    )
+    prune_parser.add_argument("--reason", default="retention", help="why (recorded)")
+    prune_parser.add_argument("--by", help="who prunes (recorded as the actor)")
+    prune_parser.add_argument(
+        "--dry-run", action="store_true", help="change nothing; say what would go"
+    )
+    prune_parser.set_defaults(handler=prune)
+    replay_parser = actions.add_parser(
+        "replay",
+        help="move entries spooled while the store was down into it",
+        description="Append the entries of a spool file to the store, oldest first, and"
+        " remove them from the spool; unreadable lines are reported and kept in <spool>.bad.",
+    )
+    replay_parser.add_argument("--store", metavar="URL", help=store_help)
+    replay_parser.add_argument(
+        "--spool", metavar="PATH", help="the spool file (default: <store file>.spool.jsonl)"
+    )
+    replay_parser.set_defaults(handler=replay)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

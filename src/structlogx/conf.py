@@ -204,7 +204,7 @@ class Settings:
     EMAIL_HOST_PASSWORD = Setting("", "str", "SMTP password.")
     EMAIL_USE_TLS = Setting(False, "bool", "Use STARTTLS (usually port 587).")
     EMAIL_USE_SSL = Setting(False, "bool", "Use implicit TLS (usually port 465).")
-    EMAIL_TIMEOUT = Setting[float | None](None, "float?", "SMTP timeout in seconds; None for none.")
+    EMAIL_TIMEOUT = Setting[float | None](10.0, "float?", "SMTP timeout in seconds; None means 10.")
     EMAIL_SSL_CERTFILE = Setting[str | None](None, "str?", "Client certificate file for TLS.")
     EMAIL_SSL_KEYFILE = Setting[str | None](None, "str?", "Private key file for TLS.")
     EMAIL_FILE_PATH = Setting[str | None](None, "str?", "Directory used by the file backend.")

@@ -51,6 +51,7 @@ DEFAULT_LOGGING: Final[dict[str, Any]] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
+        "require_debug_false": {"()": "structlogx.filters.RequireDebugFalse"},
         "require_debug_true": {"()": "structlogx.filters.RequireDebugTrue"},
     },
     "handlers": {
@@ -59,9 +60,14 @@ DEFAULT_LOGGING: Final[dict[str, Any]] = {
             "level": "INFO",
             "filters": ["require_debug_true"],
         },
+        "mail_admins": {
+            "class": "structlogx.handlers.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+        },
     },
     "loggers": {
-        "structlogx": {"handlers": ["console"], "level": "INFO"},
+        "structlogx": {"handlers": ["console", "mail_admins"], "level": "INFO"},
     },
 }
 """structlogx's defaults, applied by :func:`configure` before your settings.
@@ -69,9 +75,11 @@ DEFAULT_LOGGING: Final[dict[str, Any]] = {
 The ``structlogx`` logger is the parent of the loggers structlogx's own modules write to
 (``logging.getLogger(__name__)`` inside the package). It takes INFO and above, shows them on
 ``sys.stderr`` only while ``settings.DEBUG`` is true, and propagates to your root logger as
-any logger does, so your own handlers see its warnings and errors in production. This is
-Django's ``DEFAULT_LOGGING`` without ``django.server`` and without ``mail_admins`` (which
-arrives with the admin e-mail handler).
+any logger does, so your own handlers see its warnings and errors in production. Its ERROR
+records are also mailed to ``settings.ADMINS`` by ``mail_admins``
+(:class:`~structlogx.handlers.AdminEmailHandler`) while ``settings.DEBUG`` is false; with no
+admins that handler does nothing. This is Django's ``DEFAULT_LOGGING`` without
+``django.server``.
 
 A plain, JSON-able dict, shared by the whole process: never mutate it; change a copy from
 :func:`default_logging` and pass that as ``configure(..., defaults=...)``.

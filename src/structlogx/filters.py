@@ -604,31 +604,44 @@ class RateLimitFilter(logging.Filter):
                     record.pathname,
                     record.lineno,
                 )
-            now = self.clock()
-            windows = self._windows
-            with self._lock:
-                window = windows.get(key)
-                if window is None:
-                    windows[key] = [now, 1, 0]
-                    if len(windows) > self.max_keys:
-                        windows.popitem(last=False)
-                    return True
-                windows.move_to_end(key)
-                if now - window[0] >= self.per_s:
-                    window[0], window[1] = now, 0
-                if window[1] >= self.rate:
-                    window[2] += 1
-                    return False
-                window[1] += 1
-                dropped, window[2] = window[2], 0
+            dropped = self.admit(key)
         except RecursionError:  # pragma: no cover
             raise
         except Exception:  # a broken clock, a key whose __eq__ raises: nothing is lost
             _report(self, "rate limiting failed; the record passes", record)
             return True
+        if dropped is None:
+            return False
         if dropped:
             record.suppressed = dropped
         return True
+
+    def admit(self, key: Hashable) -> int | None:
+        """Count one event of *key*: ``None`` if it is over the rate, else how many were
+        dropped since the last one admitted (usually 0).
+
+        The filter's decision without a record, for callers that throttle other things
+        (the admin e-mail handler throttles mails with it). May raise if the clock does.
+        """
+        now = self.clock()
+        windows = self._windows
+        with self._lock:
+            window = windows.get(key)
+            if window is None:
+                windows[key] = [now, 1, 0]
+                if len(windows) > self.max_keys:
+                    windows.popitem(last=False)
+                return 0
+            windows.move_to_end(key)
+            if now - window[0] >= self.per_s:
+                window[0], window[1] = now, 0
+            if window[1] >= self.rate:
+                window[2] += 1
+                return None
+            window[1] += 1
+            dropped: int = window[2]
+            window[2] = 0
+            return dropped
 
 
 class RedactFilter(logging.Filter):

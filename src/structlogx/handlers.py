@@ -1,21 +1,37 @@
-"""Handlers: thin ``logging.Handler`` subclasses over the engines in ``structlogx.audit``."""
+"""Handlers: thin ``logging.Handler`` subclasses over the engines of structlogx.
+
+:class:`AuditHandler` persists audit records (``structlogx.audit``); :class:`AdminEmailHandler`
+mails error reports to the site's admins (``structlogx.mail``).
+"""
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import tempfile
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from structlogx.audit.store import Store, open_store, set_default_store
-from structlogx.audit.writer import AsyncWriter, Spool, SyncWriter, Writer
+from structlogx.audit.writer import AsyncWriter, Spool, SyncWriter, Writer, replay_spool
 from structlogx.conf import settings
 from structlogx.records import entry_from_record
 
-__all__ = ["AuditHandler"]
+__all__ = ["AdminEmailHandler", "AuditHandler", "AuditWriteError"]
 
 DURABILITIES: Final = ("sync", "async")
 STRENGTHS: Final = {"fsync": "FULL", "crash": "NORMAL"}
+
+
+class AuditWriteError(RuntimeError):
+    """Raised by a ``strict`` :class:`AuditHandler` whose entry could not be stored.
+
+    The documented way to make a business action fail when its audit entry cannot be
+    written: log inside the action's ``try`` and let this error abort it. Without ``strict``
+    the entry goes to the spool instead, and logging never raises.
+    """
 
 
 def _spool_path(store: Store) -> str:
@@ -144,8 +160,12 @@ class AuditHandler(logging.Handler):
             raise
         except Exception as exc:
             if self.strict:
-                raise
+                message = f"the audit entry {entry.action} was not stored: {exc}"
+                raise AuditWriteError(message) from exc
             self.spool.write([entry], f"the store failed: {exc!r}")
+            return
+        if self.spool.pending and self.durability == "sync":
+            replay_spool(self.spool, self.store)  # the store is back: catch up, in order
 
     def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
         """Wait until every entry emitted so far is committed; ``False`` on timeout."""
@@ -160,3 +180,276 @@ class AuditHandler(logging.Handler):
                 writer.close()
         finally:
             super().close()
+
+
+_DEFAULT_REPORTER: Final = "structlogx.mail.report.ExceptionReporter"
+_guard = threading.local()  # set while this thread is inside AdminEmailHandler.emit
+
+
+class AdminEmailHandler(logging.Handler):
+    """Mail each record to the site admins with an error report: Django's handler, without
+    its failures.
+
+    What Django's ``AdminEmailHandler`` does, it does: the subject is ``LEVEL: message``, or
+    ``LEVEL (internal IP): message`` / ``LEVEL (EXTERNAL IP): message`` when the record has a
+    ``request`` (any kind :func:`~structlogx.mail.request.request_info` reads) whose client
+    address is, or is not, in ``INTERNAL_IPS``; :meth:`format_subject` turns CR and LF into
+    the texts ``\\r`` and ``\\n``; ``EMAIL_SUBJECT_PREFIX`` goes in front verbatim. The body
+    is the formatted record without its traceback, a blank line, and the reporter's text
+    report; ``include_html`` attaches the HTML report. With no admins and :meth:`send_mail`
+    not overridden, :meth:`emit` returns before doing any work.
+
+    What it adds, each on by default:
+
+    * **non-blocking**: the message is built in the logging thread and sent from a
+      background thread (:class:`~structlogx.delivery.Deliverer`); the caller never waits
+      on the network. :meth:`flush` waits for the queue; interpreter exit drains it.
+    * **throttled**: the same error (:func:`~structlogx.mail.throttle.fingerprint`) is
+      mailed once per ``throttle_window_s``, and at most ``max_mails_per_minute`` mails go
+      out a minute; the next mail about an error says how many like it were held back.
+    * **retried**: a failed send is tried again with exponential backoff, ``attempts``
+      times in all, then reported by one line on ``sys.stderr``.
+    * **contained**: a failure while building the subject, body or report sends a short
+      mail that says so, with the original message; nothing is raised into the caller.
+    * **guarded**: records logged while the handler works (by a backend, a reporter, in
+      its sending thread) are not mailed, so a failing handler cannot loop.
+    * **redacted**: the report hides secrets (:mod:`structlogx.redact`), and so do the
+      subject and the formatted record.
+    * **fork-safe**: after ``fork`` a child sends through its own thread.
+
+    Args:
+        include_html: attach the HTML report as a ``text/html`` alternative.
+        email_backend: dotted path of the backend class, read at send time; default
+            ``settings.EMAIL_BACKEND``.
+        reporter_class: dotted path (or class) of the reporter, resolved now; default
+            :class:`structlogx.mail.report.ExceptionReporter`.
+        admins, from_email, subject_prefix, internal_ips: per-handler values of the
+            settings ``ADMINS``, ``SERVER_EMAIL``, ``EMAIL_SUBJECT_PREFIX`` and
+            ``INTERNAL_IPS`` (read at emit time when not given).
+        throttle_window_s: one mail per error per this many seconds; ``0`` turns
+            throttling off.
+        max_mails_per_minute: the overall cap.
+        blocking: send in the logging thread, as Django does (for scripts that exit at
+            once and tests that want the mail when ``logger.error`` returns).
+        attempts: how many times a mail is tried in all.
+        backoff_s: the pause after the first failed try; later pauses double.
+        clock: seconds for throttling windows (tests); default :func:`time.monotonic`.
+
+    Raises:
+        ValueError: an invalid address in ``admins`` or ``from_email`` (named), or a bad
+            option value.
+        ImportError: ``reporter_class`` cannot be imported.
+
+    Example ``dictConfig`` entry (Django's, with the usual filter)::
+
+        "mail_admins": {"class": "structlogx.handlers.AdminEmailHandler", "level": "ERROR",
+                        "filters": ["require_debug_false"], "include_html": True}
+    """
+
+    def __init__(
+        self,
+        include_html: bool = False,
+        email_backend: str | None = None,
+        reporter_class: str | type | None = None,
+        *,
+        admins: Sequence[Any] | None = None,
+        from_email: str | None = None,
+        subject_prefix: str | None = None,
+        internal_ips: Sequence[str] | None = None,
+        throttle_window_s: float = 60.0,
+        max_mails_per_minute: int = 10,
+        blocking: bool = False,
+        attempts: int = 4,
+        backoff_s: float = 1.0,
+        level: int | str = logging.NOTSET,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        from structlogx._imports import import_string
+        from structlogx.delivery import Deliverer
+        from structlogx.mail import check_address
+        from structlogx.mail.throttle import Throttle
+
+        if admins is not None:
+            if isinstance(admins, str):
+                raise TypeError("admins must be a list of addresses, not one str")
+            admins = [check_address(address) for address in admins]
+        else:  # the settings' list is read again at each mail; a typo fails here, not later
+            for address in settings.ADMINS:
+                check_address(address)
+        if from_email is not None:
+            from_email = check_address(from_email)
+        reporter = _DEFAULT_REPORTER if reporter_class is None else reporter_class
+        self.reporter_class = import_string(reporter) if isinstance(reporter, str) else reporter
+        if email_backend is not None and not isinstance(email_backend, str):
+            raise TypeError("email_backend must be a dotted path (str)")
+        # Everything that can fail is checked before Handler.__init__ registers the handler.
+        throttle = None if not throttle_window_s else Throttle(
+            throttle_window_s, max_mails_per_minute, clock=clock
+        )
+        deliverer = None if blocking else Deliverer(
+            "admin e-mail", attempts=attempts, backoff_s=backoff_s
+        )
+        super().__init__(level)
+        self.include_html = bool(include_html)
+        self.email_backend = email_backend
+        self.admins = admins
+        self.from_email = from_email
+        self.subject_prefix = subject_prefix
+        self.internal_ips = None if internal_ips is None else list(internal_ips)
+        self.throttle = throttle
+        self.deliverer = deliverer
+
+    # -- Django's override points ----------------------------------------------------------
+
+    def send_mail(self, subject: str, message: str, *args: Any, **kwargs: Any) -> None:
+        """Send one mail to the admins; override to mail someone else (e.g. the managers).
+
+        Called in the sending thread with the subject (without prefix), the text body and
+        ``html_message=``; it must raise on failure, so that the mail is tried again.
+        """
+        from structlogx.mail import build_message
+
+        admins = settings.ADMINS if self.admins is None else self.admins
+        if not admins:
+            return
+        prefix = self.subject_prefix
+        if prefix is None:
+            prefix = settings.EMAIL_SUBJECT_PREFIX
+        built = build_message(
+            prefix + subject,
+            message,
+            from_email=settings.SERVER_EMAIL if self.from_email is None else self.from_email,
+            to=admins,
+            html=kwargs.get("html_message"),
+        )
+        with self.connection() as connection:
+            connection.send_messages([built])
+
+    def connection(self) -> Any:
+        """Return the backend to send through (``email_backend``, read now)."""
+        from structlogx.mail import get_connection
+
+        return get_connection(self.email_backend, fail_silently=False)
+
+    def format_subject(self, subject: str) -> str:
+        """Escape CR and LF as the two-character texts ``\\r`` and ``\\n`` (no header injection)."""
+        return subject.replace("\n", "\\n").replace("\r", "\\r")
+
+    # -- logging.Handler --------------------------------------------------------------------
+
+    def _mails_nobody(self) -> bool:
+        overridden = type(self).send_mail is not AdminEmailHandler.send_mail
+        return not overridden and not (settings.ADMINS if self.admins is None else self.admins)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Build the mail here, send it from the background thread; never raises."""
+        if getattr(_guard, "active", False) or self._mails_nobody():
+            return
+        deliverer = self.deliverer
+        if deliverer is not None and deliverer.in_delivery_thread():
+            return  # logged while sending a mail: mailing it could loop
+        _guard.active = True
+        try:
+            suppressed = 0 if self.throttle is None else self.throttle.admit(record)
+            if suppressed is None:
+                return
+            try:
+                subject, message, html = self._build(record, suppressed)
+            except Exception as exc:  # the mail still goes out, saying what went wrong
+                subject, message, html = _fallback(record, exc), _fallback_body(record, exc), None
+            send = _Send(self, subject, message, html)
+            if deliverer is None:
+                send()
+            else:
+                deliverer.submit(f"mail {subject[:60]!r}", send)
+        except Exception:
+            self.handleError(record)
+        finally:
+            _guard.active = False
+
+    def _build(self, record: logging.LogRecord, suppressed: int) -> tuple[str, str, str | None]:
+        from structlogx.mail.request import is_internal, request_info
+        from structlogx.redact import redact_text
+
+        text = record.getMessage()
+        info = request_info(getattr(record, "request", None))
+        if info is None:
+            subject = f"{record.levelname}: {text}"
+        else:
+            internal = is_internal(
+                info, settings.INTERNAL_IPS if self.internal_ips is None else self.internal_ips
+            )
+            where = "internal" if internal else "EXTERNAL"
+            subject = f"{record.levelname} ({where} IP): {text}"
+        subject = redact_text(self.format_subject(subject))
+        plain = copy.copy(record)
+        plain.exc_info = plain.exc_text = None
+        exc_info = record.exc_info or (None, text, None)
+        reporter = self.reporter_class(
+            getattr(record, "request", None), *exc_info, is_email=True
+        )
+        message = f"{redact_text(self.format(plain))}\n\n{reporter.get_traceback_text()}"
+        if suppressed:
+            message = (
+                f"{suppressed} more like this {'was' if suppressed == 1 else 'were'} not "
+                f"mailed since the last mail about it (throttling).\n\n{message}"
+            )
+        html = reporter.get_traceback_html() if self.include_html else None
+        return subject, message, html
+
+    def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
+        """Wait until every queued mail was tried; ``False`` on timeout."""
+        deliverer = getattr(self, "deliverer", None)
+        return True if deliverer is None else deliverer.flush(timeout)
+
+    def close(self) -> None:
+        """Send what is queued (bounded wait), then stop the sending thread."""
+        try:
+            deliverer = getattr(self, "deliverer", None)
+            if deliverer is not None:
+                deliverer.close()
+        finally:
+            super().close()
+
+
+class _Send:
+    """One queued mail: calls the handler's ``send_mail`` in the sending thread."""
+
+    __slots__ = ("handler", "html", "message", "subject")
+
+    def __init__(self, handler: AdminEmailHandler, subject: str, message: str, html: str | None):
+        self.handler, self.subject, self.message, self.html = handler, subject, message, html
+
+    def __call__(self) -> None:
+        _guard.active = True  # records logged by a backend are not mailed
+        try:
+            self.handler.send_mail(self.subject, self.message, html_message=self.html)
+        finally:
+            _guard.active = False
+
+
+def _safe_message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:
+        from structlogx.jsonsafe import safe_repr
+
+        return f"{safe_repr(record.msg)} % {safe_repr(record.args)}"
+
+
+def _fallback(record: logging.LogRecord, exc: BaseException) -> str:
+    from structlogx.redact import redact_text
+
+    text = _safe_message(record).replace("\n", "\\n").replace("\r", "\\r")
+    return redact_text(f"{getattr(record, 'levelname', 'ERROR')}: {text}")
+
+
+def _fallback_body(record: logging.LogRecord, exc: BaseException) -> str:
+    from structlogx.jsonsafe import safe_repr
+    from structlogx.redact import redact_text
+
+    return redact_text(
+        f"structlogx could not build the full error report: {safe_repr(exc)}\n\n"
+        f"The record: {_safe_message(record)}\n"
+        f"Logger: {getattr(record, 'name', '?')}, level {getattr(record, 'levelname', '?')}"
+    )

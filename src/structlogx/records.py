@@ -221,7 +221,9 @@ class AuditEntry:
     """One persisted audit record (the fields every store keeps).
 
     ``id`` is assigned by the store (increasing); ``prev_hash`` and ``hash`` link the entry
-    into its store's hash chain. ``data`` and ``context`` are JSON-safe mappings.
+    into its store's hash chain, ``seed`` salts its personal values and ``shred`` keeps the
+    digests of the values shredded (see :mod:`structlogx.audit.chain`). ``data`` and
+    ``context`` are JSON-safe mappings.
     """
 
     timestamp: _dt.datetime
@@ -243,12 +245,16 @@ class AuditEntry:
     id: int | None = None
     prev_hash: str | None = None
     hash: str | None = None
+    seed: str | None = None
+    shred: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the entry as a JSON-safe dict (timestamp in ISO 8601)."""
         result = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
         result["timestamp"] = self.timestamp.isoformat()
-        result["data"], result["context"] = copy.deepcopy((self.data, self.context))
+        result["data"], result["context"], result["shred"] = copy.deepcopy(
+            (self.data, self.context, self.shred)
+        )
         return result
 
     def display(self) -> str:

@@ -24,11 +24,10 @@ class SpecialFilter(logging.Filter):
 
 
 class RecordingHandler(logging.Handler):
-    """Stand-in for ``mail_admins`` until structlogx's admin e-mail handler exists.
+    """A handler that keeps what it receives, for tests that look at routing.
 
-    It records what it receives (the records and their formatted text) instead of sending
-    mail. A plain ``logging.Handler`` on purpose: no ``MemoryHandler`` buffering or flushing
-    to reason about.
+    It keeps the records and their formatted text. A plain ``logging.Handler`` on purpose: no
+    ``MemoryHandler`` buffering or flushing to reason about.
     """
 
     def __init__(self, level: int | str = logging.NOTSET) -> None:

@@ -11,9 +11,10 @@ import datetime as _dt
 import json
 import os
 import threading
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Final
 
+from structlogx.audit import chain
 from structlogx.audit.store import Query, as_utc, json_text
 from structlogx.records import AuditEntry
 
@@ -32,8 +33,15 @@ def entry_from_dict(values: dict[str, Any]) -> AuditEntry:
     return AuditEntry(**fields)
 
 
+_ANCHOR: Final = "structlogx_anchor"
+
+
 class JSONLStore:
-    """Audit entries appended to a JSON-lines file (see the module docs).
+    """Audit entries appended to a JSON-lines file, hash-chained (see the module docs).
+
+    After :meth:`prune` the file starts with an anchor line, ``{"structlogx_anchor": {"id":
+    ..., "hash": ...}}``. Entries deleted from the end of the file cannot be detected (the
+    file keeps no head record apart from its last line): where that matters, use SQLite.
 
     Raises:
         OSError: the file cannot be opened for appending; the message names the path.
@@ -43,7 +51,7 @@ class JSONLStore:
         self.path = os.path.abspath(path)  # later reopenings must not follow a chdir
         self.url = url or f"jsonl:///{path}"
         self._lock = threading.Lock()
-        self._tail = (-1, 0)  # (file size after our last append, last id written)
+        self._tail: tuple[int, int, str | None] = (-1, 0, None)  # size, last id, last hash
         try:
             with open(path, "a", encoding="utf-8"):
                 pass
@@ -53,42 +61,69 @@ class JSONLStore:
     def __repr__(self) -> str:
         return f"JSONLStore({self.url!r})"
 
-    def _read(self) -> Iterator[AuditEntry]:
+    def _lines(self) -> Iterator[dict[str, Any]]:
         with open(self.path, encoding="utf-8") as stream:
             for line in stream:
                 if not line.endswith("\n"):
                     continue  # torn last line of a crashed write
                 try:
-                    yield entry_from_dict(json.loads(line))
-                except (ValueError, TypeError, KeyError):
+                    value = json.loads(line)
+                except ValueError:
                     continue
+                if isinstance(value, dict):
+                    yield value
+
+    def _anchor(self) -> tuple[int, str] | None:
+        for line in self._lines():
+            anchor = line.get(_ANCHOR)
+            if isinstance(anchor, dict):
+                return int(anchor["id"]), str(anchor["hash"])
+            return None
+        return None
+
+    def _read(self) -> Iterator[AuditEntry]:
+        for line in self._lines():
+            if _ANCHOR in line:
+                continue
+            try:
+                yield entry_from_dict(line)
+            except (ValueError, TypeError, KeyError):
+                continue
+
+    def _last(self) -> tuple[int, str | None]:
+        last: tuple[int, str | None] = (0, None)
+        anchor = self._anchor()
+        if anchor is not None:
+            last = anchor
+        for entry in self._read():
+            if entry.id is not None and entry.id > last[0]:
+                last = (entry.id, entry.hash)
+        return last
 
     def append(self, entries: Sequence[AuditEntry]) -> list[int]:
-        """Append *entries* and fsync; set and return their ids, in order."""
+        """Append *entries*, chained, and fsync; set and return their ids, in order."""
+        contents = [chain.prepare(entry) for entry in entries]
         with self._lock, open(self.path, "a+b") as stream:
             if fcntl is not None:
                 fcntl.flock(stream.fileno(), fcntl.LOCK_EX)  # other processes append too
             stream.seek(0, os.SEEK_END)
             size = stream.tell()
             if self._tail[0] == size:  # nobody appended since our last write
-                last = self._tail[1]
+                last_id, last_hash = self._tail[1], self._tail[2]
             else:
-                last = max((entry.id or 0 for entry in self._read()), default=0)
-            if stream.tell():
+                last_id, last_hash = self._last()
+            if size:
                 stream.seek(-1, os.SEEK_END)
                 if stream.read(1) != b"\n":
                     stream.write(b"\n")  # close a torn line
-            ids = []
-            for offset, entry in enumerate(entries, start=1):
-                entry.id = last + offset
-                ids.append(entry.id)
-                line = entry.to_dict()
-                line["timestamp"] = as_utc(entry.timestamp).isoformat()
-                stream.write(json_text(line).encode("utf-8") + b"\n")
+            last_hash = chain.seal(entries, contents, last_hash, last_id + 1)
+            for entry in entries:
+                stream.write(_line(entry))
             stream.flush()
             os.fsync(stream.fileno())
-            self._tail = (stream.tell(), ids[-1] if ids else last)
-        return ids
+            last_id += len(entries)
+            self._tail = (stream.tell(), last_id, last_hash)
+        return [entry.id for entry in entries]  # type: ignore[misc]
 
     def get(self, entry_id: int) -> AuditEntry | None:
         """Return the entry with this id, or ``None``."""
@@ -108,5 +143,86 @@ class JSONLStore:
         query = Query.build(**filters)
         return sum(1 for entry in self._read() if query.matches(entry))
 
+    def verify(self, progress: Callable[[int], object] | None = None) -> chain.VerifyReport:
+        """Check the hash chain, line by line (entries deleted from the end go unnoticed)."""
+        return chain.verify_entries(self._read(), anchor=self._anchor(), progress=progress)
+
+    def _rewrite(self, anchor: tuple[int, str | None] | None, entries: list[AuditEntry]) -> None:
+        """Replace the file atomically (shred and prune rewrite it; appends wait on the lock)."""
+        temporary = f"{self.path}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as stream:
+            if anchor is not None:
+                stream.write(json_text({_ANCHOR: {"id": anchor[0], "hash": anchor[1]}}).encode())
+                stream.write(b"\n")
+            for entry in entries:
+                stream.write(_line(entry))
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, self.path)
+        self._tail = (-1, 0, None)
+
+    def _exclusive(self) -> Any:
+        stream = open(self.path, "a+b")  # noqa: SIM115 - closed by the caller's with
+        if fcntl is not None:
+            fcntl.flock(stream.fileno(), fcntl.LOCK_EX)
+        return stream
+
+    def shred(
+        self,
+        *,
+        object: object = None,
+        actor: object = None,
+        fields: Sequence[str] | None = None,
+        reason: str,
+        by: object = None,
+        dry_run: bool = False,
+    ) -> chain.ShredReport:
+        """Shred personal values, as :meth:`.SQLiteStore.shred` does; rewrites the file."""
+        plan = chain.ShredPlan.build(object=object, actor=actor, fields=fields, reason=reason)
+        report = chain.ShredReport(dry_run=dry_run)
+        with self._lock, self._exclusive():
+            anchor, entries = self._anchor(), list(self._read())
+            for index, entry in enumerate(entries):
+                if plan.query.matches(entry):
+                    shredded = report.add(entry, plan.fields)
+                    if shredded is not None:
+                        entries[index] = shredded
+            if report.entries and not dry_run:
+                self._rewrite(anchor, entries)
+        if report.entries and not dry_run:
+            self.append([plan.record(report, by)])
+        return report
+
+    def prune(
+        self,
+        before: _dt.datetime,
+        *,
+        reason: str = "retention",
+        by: object = None,
+        dry_run: bool = False,
+    ) -> chain.PruneReport:
+        """Delete old entries, as :meth:`.SQLiteStore.prune` does; rewrites the file."""
+        plan = chain.PrunePlan.build(before, reason=reason)
+        with self._lock, self._exclusive():
+            anchor, entries = self._anchor(), list(self._read())
+            cut = 0
+            while cut < len(entries) and as_utc(entries[cut].timestamp) < plan.before:
+                cut += 1
+            if not cut:
+                return chain.PruneReport(0, None if anchor is None else anchor[0])
+            last = entries[cut - 1]
+            report = chain.PruneReport(cut, last.id, dry_run)
+            if dry_run:
+                return report
+            self._rewrite((last.id or 0, last.hash), entries[cut:])
+        self.append([plan.record(report, by)])
+        return report
+
     def close(self) -> None:
         """Nothing stays open between calls."""
+
+
+def _line(entry: AuditEntry) -> bytes:
+    line = entry.to_dict()
+    line["timestamp"] = as_utc(entry.timestamp).isoformat()
+    return json_text(line).encode("utf-8") + b"\n"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 import copy
+import datetime as _dt
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from structlogx.audit import chain
 from structlogx.audit.store import Query, as_utc
 from structlogx.records import AuditEntry
 
@@ -14,7 +17,7 @@ __all__ = ["MemoryStore"]
 
 
 class MemoryStore:
-    """Audit entries kept in memory; nothing survives the process.
+    """Audit entries kept in memory, hash-chained like every store; nothing survives the process.
 
     Entries are stored as copies, so changing an entry after :meth:`append` or a query
     result changes nothing in the store.
@@ -25,7 +28,10 @@ class MemoryStore:
 
     def __init__(self, *, url: str = "memory://") -> None:
         self.url = url
-        self._entries: list[AuditEntry] = []
+        self._entries: list[AuditEntry] = []  # increasing ids
+        self._ids: list[int] = []  # the same ids, for bisect
+        self._anchor: tuple[int, str | None] | None = None
+        self._head: tuple[int, str | None] = (0, None)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -43,21 +49,27 @@ class MemoryStore:
             return store
 
     def append(self, entries: Sequence[AuditEntry]) -> list[int]:
-        """Store copies of *entries*; set and return their ids, in order."""
+        """Store chained copies of *entries*; set and return their ids, in order."""
+        kept = [copy.deepcopy(entry) for entry in entries]
+        for entry in kept:
+            entry.timestamp = as_utc(entry.timestamp)  # comparable with query bounds
+        contents = [chain.prepare(entry) for entry in kept]
         with self._lock:
-            first = len(self._entries) + 1
-            for offset, entry in enumerate(entries):
-                entry.id = first + offset
-                kept = copy.deepcopy(entry)
-                kept.timestamp = as_utc(kept.timestamp)  # comparable with query bounds
-                self._entries.append(kept)
-        return list(range(first, first + len(entries)))
+            last_id, last_hash = self._head
+            self._head = (last_id + len(kept), chain.seal(kept, contents, last_hash, last_id + 1))
+            self._entries.extend(kept)
+            self._ids.extend(entry.id for entry in kept)  # type: ignore[misc]
+        for entry, stored in zip(entries, kept, strict=True):
+            entry.id, entry.prev_hash, entry.hash = stored.id, stored.prev_hash, stored.hash
+            entry.seed, entry.timestamp = stored.seed, stored.timestamp
+        return [entry.id for entry in kept]  # type: ignore[misc]
 
     def get(self, entry_id: int) -> AuditEntry | None:
         """Return a copy of the entry with this id, or ``None``."""
         with self._lock:
-            if 1 <= entry_id <= len(self._entries):
-                return copy.deepcopy(self._entries[entry_id - 1])
+            index = bisect.bisect_left(self._ids, entry_id)
+            if index < len(self._ids) and self._ids[index] == entry_id:
+                return copy.deepcopy(self._entries[index])
         return None
 
     def query(self, **filters: Any) -> list[AuditEntry]:
@@ -80,5 +92,64 @@ class MemoryStore:
         with self._lock:
             return sum(1 for entry in self._entries if query.matches(entry))
 
+    def verify(self, progress: Callable[[int], object] | None = None) -> chain.VerifyReport:
+        """Check the hash chain, as :meth:`.SQLiteStore.verify` does."""
+        with self._lock:
+            entries, anchor, head = list(self._entries), self._anchor, self._head
+        return chain.verify_entries(
+            entries,
+            anchor=None if anchor is None else (anchor[0], anchor[1] or ""),
+            head=(head[0], head[1] or ""),
+            progress=progress,
+        )
+
+    def shred(
+        self,
+        *,
+        object: object = None,
+        actor: object = None,
+        fields: Sequence[str] | None = None,
+        reason: str,
+        by: object = None,
+        dry_run: bool = False,
+    ) -> chain.ShredReport:
+        """Shred personal values, as :meth:`.SQLiteStore.shred` does."""
+        plan = chain.ShredPlan.build(object=object, actor=actor, fields=fields, reason=reason)
+        report = chain.ShredReport(dry_run=dry_run)
+        with self._lock:
+            for index, entry in enumerate(self._entries):
+                if plan.query.matches(entry):
+                    shredded = report.add(entry, plan.fields)
+                    if shredded is not None and not dry_run:
+                        self._entries[index] = shredded
+        if report.entries and not dry_run:
+            self.append([plan.record(report, by)])
+        return report
+
+    def prune(
+        self,
+        before: _dt.datetime,
+        *,
+        reason: str = "retention",
+        by: object = None,
+        dry_run: bool = False,
+    ) -> chain.PruneReport:
+        """Delete old entries, as :meth:`.SQLiteStore.prune` does."""
+        plan = chain.PrunePlan.build(before, reason=reason)
+        with self._lock:
+            cut = 0
+            while cut < len(self._entries) and self._entries[cut].timestamp < plan.before:
+                cut += 1
+            if not cut:
+                return chain.PruneReport(0, None if self._anchor is None else self._anchor[0])
+            last = self._entries[cut - 1]
+            report = chain.PruneReport(cut, last.id, dry_run)
+            if dry_run:
+                return report
+            self._anchor = (last.id or 0, last.hash)
+            del self._entries[:cut], self._ids[:cut]
+        self.append([plan.record(report, by)])
+        return report
+
     def close(self) -> None:
-        """Nothing to release; the entries stay."""
+        """Nothing to release."""

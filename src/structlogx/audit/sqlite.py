@@ -20,10 +20,12 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
+from structlogx.audit import chain
 from structlogx.audit.store import Query, as_utc, json_text, storable
 from structlogx.records import AuditEntry
 
@@ -32,15 +34,18 @@ try:
 except ImportError:  # pragma: no cover - Windows: SQLite's busy handler alone
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["MIGRATIONS", "TABLE", "SQLiteStore"]
+__all__ = ["MIGRATIONS", "STATE", "TABLE", "SQLiteStore"]
 
 TABLE: Final = "structlogx_audit_entry"
 """The entries table (prefixed, so the store can share an application's database)."""
 
+STATE: Final = "structlogx_audit_state"
+"""One row: the chain's head (the last entry written) and anchor (the last entry pruned)."""
+
 _COLUMNS: Final = (
     "id, timestamp, action, level, logger, message, actor_type, actor_id, actor_text, "
     "object_type, object_id, object_text, scope, data, context, visible, shredded, "
-    "prev_hash, hash"
+    "seed, shred, prev_hash, hash"
 )
 
 MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
@@ -72,11 +77,29 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         f"CREATE INDEX {TABLE}_scope ON {TABLE} (scope, id)",
         f"CREATE INDEX {TABLE}_time ON {TABLE} (timestamp, id)",
     ),
+    (  # version 2: the hash chain's salts and shredding records, the head and the anchor
+        f"ALTER TABLE {TABLE} ADD COLUMN seed TEXT",
+        f"ALTER TABLE {TABLE} ADD COLUMN shred TEXT",
+        f"""CREATE TABLE {STATE} (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            head_id INTEGER NOT NULL,
+            head_hash TEXT,
+            anchor_id INTEGER,
+            anchor_hash TEXT
+        )""",
+        f"""INSERT INTO {STATE} (id, head_id, head_hash)
+            SELECT 1, coalesce(max(id), 0),
+                   (SELECT hash FROM {TABLE} ORDER BY id DESC LIMIT 1) FROM {TABLE}""",
+    ),
 )
 """Forward migrations: ``MIGRATIONS[n]`` takes the schema from version ``n`` to ``n + 1``."""
 
-_INSERT: Final = (
-    f"INSERT INTO {TABLE} ({_COLUMNS.removeprefix('id, ')}) VALUES ({', '.join('?' * 18)})"
+_INSERT: Final = f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES ({', '.join('?' * 21)})"
+_HEAD: Final = f"SELECT head_id, head_hash FROM {STATE}"
+_SET_HEAD: Final = f"UPDATE {STATE} SET head_id = ?, head_hash = ?"
+_SHRED_UPDATE: Final = (
+    f"UPDATE {TABLE} SET message = ?, actor_text = ?, object_text = ?, data = ?, context = ?, "
+    "shredded = 1, seed = NULL, shred = ? WHERE id = ?"
 )
 _SYNCHRONOUS: Final = ("FULL", "NORMAL", "EXTRA")
 _ABANDONED: list[sqlite3.Connection] = []  # parents' connections in a forked child: never closed
@@ -109,8 +132,8 @@ def _row(entry: AuditEntry) -> tuple[Any, ...]:
         json_text(entry.context),
         1 if entry.visible else 0,
         1 if entry.shredded else 0,
-        entry.prev_hash,
-        entry.hash,
+        entry.seed,
+        None if entry.shred is None else json_text(entry.shred),
     )
 
 
@@ -133,8 +156,10 @@ def _entry(row: Sequence[Any]) -> AuditEntry:
         context=json.loads(row[14]),
         visible=bool(row[15]),
         shredded=bool(row[16]),
-        prev_hash=row[17],
-        hash=row[18],
+        seed=row[17],
+        shred=None if row[18] is None else json.loads(row[18]),
+        prev_hash=row[19],
+        hash=row[20],
     )
 
 
@@ -233,6 +258,7 @@ class SQLiteStore:
             if fcntl is not None:
                 self._lock_fd = os.open(self.path + "-lock", os.O_RDWR | os.O_CREAT, 0o644)
         connection.execute(f"PRAGMA synchronous = {self.synchronous}")
+        connection.execute("PRAGMA secure_delete = ON")  # shredded and pruned values: zeroed
         self._connection, self._pid = connection, os.getpid()
         with self._write_transaction(connection):
             _migrate(connection)
@@ -271,37 +297,44 @@ class SQLiteStore:
 
     # -- Store protocol --------------------------------------------------------------------
 
-    def prepare(self, entry: AuditEntry) -> tuple[Any, ...]:
-        """Return the row of *entry*, without its id (JSON encoded: the slow part of a write).
+    def prepare(self, entry: AuditEntry) -> tuple[tuple[Any, ...], str]:
+        """Return the row of *entry* (without id and hashes) and its content digest.
 
-        Writers call it in the logging thread, so a shared commit holds only the inserts.
+        The slow part of a write (JSON, the chain's per-value digests); writers call it in
+        the logging thread, so a shared commit holds only the inserts and the chaining.
         """
-        return _row(entry)
+        content = chain.prepare(entry)
+        return _row(entry), content
 
     def append(
-        self, entries: Sequence[AuditEntry], prepared: Sequence[tuple[Any, ...]] | None = None
+        self,
+        entries: Sequence[AuditEntry],
+        prepared: Sequence[tuple[tuple[Any, ...], str]] | None = None,
     ) -> list[int]:
-        """Insert *entries* in one transaction; set and return their ids, in order.
+        """Insert *entries* in one transaction, chained; set and return their ids, in order.
 
         Args:
-            prepared: the entries' rows from :meth:`prepare`, when the caller made them.
+            prepared: the entries' :meth:`prepare` results, when the caller made them.
         """
         if not entries:
             return []
-        rows = [_row(entry) for entry in entries] if prepared is None else prepared
+        pairs = [self.prepare(entry) for entry in entries] if prepared is None else prepared
         with self._lock:
             connection = self._conn()
             with self._write_transaction(connection):
-                if len(rows) == 1:
-                    last = connection.execute(_INSERT, rows[0]).lastrowid
-                else:  # ids are consecutive: the write lock is ours until COMMIT
-                    connection.executemany(_INSERT, rows)
-                    last = connection.execute("SELECT last_insert_rowid()").fetchone()[0]
-        first = int(last) - len(rows) + 1  # type: ignore[arg-type]
-        ids = list(range(first, first + len(rows)))
-        for entry, entry_id in zip(entries, ids, strict=True):
-            entry.id = entry_id
-        return ids
+                last_id, prev = connection.execute(_HEAD).fetchone()  # read inside the lock
+                first = last_id + 1
+                rows = []
+                for offset, (row, content) in enumerate(pairs):
+                    entry_id = first + offset
+                    digest = chain.link(prev, entry_id, content)
+                    rows.append((entry_id, *row, prev, digest))
+                    prev = digest
+                connection.executemany(_INSERT, rows)
+                connection.execute(_SET_HEAD, (first + len(rows) - 1, prev))
+        for entry, row in zip(entries, rows, strict=True):
+            entry.id, entry.prev_hash, entry.hash = row[0], row[-2], row[-1]
+        return [row[0] for row in rows]
 
     def get(self, entry_id: int) -> AuditEntry | None:
         """Return the entry with this id, or ``None``."""
@@ -348,11 +381,190 @@ class SQLiteStore:
                 os.close(self._lock_fd)
                 self._lock_fd = -1
 
+    # -- the chain: verify, shred, prune ----------------------------------------------------
+
+    def _scan(self, connection: sqlite3.Connection) -> Iterator[AuditEntry]:
+        last = -1
+        while True:
+            rows = connection.execute(
+                f"SELECT {_COLUMNS} FROM {TABLE} WHERE id > ? ORDER BY id LIMIT 1000", (last,)
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _entry(row)
+            last = rows[-1][0]
+
+    def verify(self, progress: Callable[[int], object] | None = None) -> chain.VerifyReport:
+        """Check the hash chain of every entry, in one pass with bounded memory.
+
+        Reads one snapshot on a connection of its own, so writers are not held up.
+
+        Args:
+            progress: called with the number of entries checked, every 10,000.
+        """
+        if self.path == ":memory:":
+            with self._lock:
+                return self._verify(self._conn(), progress)
+        connection = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
+        try:
+            connection.execute("BEGIN")  # one snapshot for the state row and every entry
+            return self._verify(connection, progress)
+        finally:
+            connection.close()
+
+    def _verify(
+        self, connection: sqlite3.Connection, progress: Callable[[int], object] | None
+    ) -> chain.VerifyReport:
+        head_id, head_hash, anchor_id, anchor_hash = connection.execute(
+            f"SELECT head_id, head_hash, anchor_id, anchor_hash FROM {STATE}"
+        ).fetchone()
+        return chain.verify_entries(
+            self._scan(connection),
+            anchor=None if anchor_id is None else (anchor_id, anchor_hash),
+            head=(head_id, head_hash),
+            progress=progress,
+        )
+
+    def shred(
+        self,
+        *,
+        object: object = None,
+        actor: object = None,
+        fields: Sequence[str] | None = None,
+        reason: str,
+        by: object = None,
+        dry_run: bool = False,
+        batch_size: int = 500,
+    ) -> chain.ShredReport:
+        """Replace personal values of the entries about *object* or by *actor* with a marker.
+
+        The chain stays verifiable (see :mod:`~structlogx.audit.chain`); old values are
+        overwritten in the file (``secure_delete``, then a WAL checkpoint that truncates the
+        log). The shredding is itself recorded as a ``structlogx.audit.shredded`` entry.
+
+        Args:
+            object, actor: whose entries (at least one); as for :meth:`query`.
+            fields: unit names (``message``, ``actor_text``, ``object_text``, ``context``,
+                ``data.<key>``); ``None`` shreds all of them.
+            reason: why (recorded).
+            by: who shreds (recorded as the actor of the record).
+            dry_run: change nothing; report what would change.
+            batch_size: entries per write transaction.
+
+        Raises:
+            ValueError: no object and no actor, an unknown field name, an empty reason.
+        """
+        plan = chain.ShredPlan.build(object=object, actor=actor, fields=fields, reason=reason)
+        condition, params = where(plan.query)
+        with self._lock:
+            ids = [
+                row[0]
+                for row in self._conn().execute(
+                    f"SELECT id FROM {TABLE} WHERE {condition} ORDER BY id", params
+                )
+            ]
+        report = chain.ShredReport(dry_run=dry_run)
+        for start in range(0, len(ids), max(1, batch_size)):
+            batch = ids[start : start + batch_size]
+            marks = ", ".join("?" * len(batch))
+            with self._lock:
+                connection = self._conn()
+                with self._write_transaction(connection):
+                    rows = connection.execute(
+                        f"SELECT {_COLUMNS} FROM {TABLE} WHERE id IN ({marks})", batch
+                    ).fetchall()
+                    updates = []
+                    for row in rows:
+                        entry = _entry(row)
+                        shredded = report.add(entry, plan.fields)
+                        if shredded is not None:
+                            updates.append(_shred_row(shredded))
+                    if updates and not dry_run:
+                        connection.executemany(_SHRED_UPDATE, updates)
+        if report.entries and not dry_run:
+            self._checkpoint()
+            self.append([plan.record(report, by)])
+        return report
+
+    def _checkpoint(self) -> None:
+        """Move the WAL into the file and empty it, so old values leave the disk."""
+        if self.path == ":memory:":
+            return
+        with self._lock:
+            connection = self._conn()
+            for _ in range(50):
+                busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if not busy:
+                    return
+                time.sleep(0.1)  # a reader holds an old snapshot: let it finish
+
+    def prune(
+        self,
+        before: _dt.datetime,
+        *,
+        reason: str = "retention",
+        by: object = None,
+        dry_run: bool = False,
+    ) -> chain.PruneReport:
+        """Delete the entries older than *before* and keep the chain verifiable.
+
+        Deletes the longest run of entries, from the oldest, whose timestamps are all before
+        *before*, and records the last one's id and hash as the *anchor* the remaining chain
+        starts from. The pruning is itself recorded as a ``structlogx.audit.pruned`` entry.
+
+        Raises:
+            TypeError: *before* is not a datetime.
+        """
+        plan = chain.PrunePlan.build(before, reason=reason)
+        with self._lock:
+            connection = self._conn()
+            with self._write_transaction(connection):
+                keep = connection.execute(
+                    f"SELECT min(id) FROM {TABLE} WHERE timestamp >= ?",
+                    (_timestamp_text(plan.before),),
+                ).fetchone()[0]
+                head_id, anchor_id = connection.execute(
+                    f"SELECT head_id, coalesce(anchor_id, 0) FROM {STATE}"
+                ).fetchone()
+                cutoff = head_id if keep is None else keep - 1
+                last = connection.execute(
+                    f"SELECT id, hash FROM {TABLE} WHERE id <= ? ORDER BY id DESC LIMIT 1",
+                    (cutoff,),
+                ).fetchone()
+                if last is None or last[0] <= anchor_id:
+                    return chain.PruneReport(0, anchor_id or None, dry_run)
+                count = connection.execute(
+                    f"SELECT count(*) FROM {TABLE} WHERE id <= ?", (last[0],)
+                ).fetchone()[0]
+                report = chain.PruneReport(count, last[0], dry_run)
+                if dry_run:
+                    return report
+                connection.execute(f"DELETE FROM {TABLE} WHERE id <= ?", (last[0],))
+                connection.execute(
+                    f"UPDATE {STATE} SET anchor_id = ?, anchor_hash = ?", (last[0], last[1])
+                )
+        self._checkpoint()
+        self.append([plan.record(report, by)])
+        return report
+
     def schema_version(self) -> int:
         """Return the schema version of the database file."""
         with self._lock:
             row = self._conn().execute("SELECT version FROM structlogx_schema").fetchone()
         return int(row[0])
+
+
+def _shred_row(entry: AuditEntry) -> tuple[Any, ...]:
+    return (
+        entry.message,
+        entry.actor_text,
+        entry.object_text,
+        json_text(entry.data),
+        json_text(entry.context),
+        json_text(entry.shred),
+        entry.id,
+    )
 
 
 def _check_writable(path: str) -> None:
@@ -384,10 +596,35 @@ def _migrate(connection: sqlite3.Connection) -> None:
         connection.execute("UPDATE structlogx_schema SET version = ?", (len(MIGRATIONS),))
 
 
+_HELD_AT_FORK: list[SQLiteStore] = []
+
+
+def _before_fork() -> None:
+    # No transaction may be open at fork: SQLite keeps each process's lock bookkeeping for a
+    # file in memory, so a child that inherits a connection mid-transaction finds the file
+    # "locked" by that connection for ever. Holding every store's lock waits for commits
+    # running in other threads (a few milliseconds) and lets no new one start.
+    held = sorted(_STORES, key=id)
+    for store in held:
+        store._lock.acquire()
+    _HELD_AT_FORK[:] = held
+
+
+def _after_fork_in_parent() -> None:
+    held, _HELD_AT_FORK[:] = list(_HELD_AT_FORK), []
+    for store in reversed(held):
+        store._lock.release()
+
+
 def _after_fork_in_child() -> None:
+    _HELD_AT_FORK.clear()
     for store in list(_STORES):
         store._reset_after_fork()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )

@@ -24,11 +24,14 @@ import dataclasses
 import datetime as _dt
 import difflib
 import threading
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from structlogx.jsonsafe import dumps
 from structlogx.records import AuditEntry, Described, describe_actor, describe_object
+
+if TYPE_CHECKING:
+    from structlogx.audit.chain import PruneReport, ShredReport, VerifyReport
 
 __all__ = [
     "SCHEMES",
@@ -233,6 +236,34 @@ class Store(Protocol):
 
     def count(self, **filters: Any) -> int:
         """Return how many entries match (``limit`` and ``after`` are ignored)."""
+        ...
+
+    def verify(self, progress: Callable[[int], object] | None = None) -> VerifyReport:
+        """Check the hash chain (see :mod:`structlogx.audit.chain`)."""
+        ...
+
+    def shred(
+        self,
+        *,
+        object: object = None,
+        actor: object = None,
+        fields: Sequence[str] | None = None,
+        reason: str,
+        by: object = None,
+        dry_run: bool = False,
+    ) -> ShredReport:
+        """Replace personal values of matching entries with a marker, keeping the chain."""
+        ...
+
+    def prune(
+        self,
+        before: _dt.datetime,
+        *,
+        reason: str = "retention",
+        by: object = None,
+        dry_run: bool = False,
+    ) -> PruneReport:
+        """Delete entries older than *before*, leaving an anchor the chain starts from."""
         ...
 
     def close(self) -> None:

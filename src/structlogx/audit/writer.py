@@ -20,19 +20,26 @@ Both survive ``fork``: the child gets fresh locks, an empty queue and its own th
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import json
 import os
 import sys
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from structlogx._background import Worker
-from structlogx.audit.store import Store
-from structlogx.jsonsafe import dumps
+from structlogx.audit.store import Store, json_text
 from structlogx.records import AuditEntry
 
-__all__ = ["AsyncWriter", "Spool", "SyncWriter", "Writer"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: one process per spool
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["AsyncWriter", "ReplayReport", "Spool", "SyncWriter", "Writer", "replay_spool"]
 
 _WRITERS: weakref.WeakSet[SyncWriter] = weakref.WeakSet()
 
@@ -55,26 +62,49 @@ class Writer(Protocol):
         ...
 
 
+@dataclasses.dataclass
+class ReplayReport:
+    """What :meth:`Spool.replay` did.
+
+    Attributes:
+        replayed: entries appended to the store, in their spooled order.
+        bad_lines: ``(line number, why)`` of each line that could not be read (a line cut
+            short by a crash, a line that is not an entry); kept in ``<spool>.bad``.
+    """
+
+    replayed: int = 0
+    bad_lines: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+
+    def __str__(self) -> str:
+        bad = "".join(f"; line {number}: {why}" for number, why in self.bad_lines)
+        return f"replayed {self.replayed} spooled entries{bad}"
+
+
 class Spool:
     """An append-only JSON-lines file for entries that could not reach the store.
 
     Each line is ``AuditEntry.to_dict()``; the file is fsynced after every write so that what
-    was spooled survives a crash. Reported once per process on stderr.
+    was spooled survives a crash. The first spooling of each :class:`Spool` is reported on
+    stderr. :meth:`replay` moves the entries into a store, oldest first; the handler does it
+    after its next successful write, and ``structlogx audit replay`` does it by hand.
     """
 
     def __init__(self, path: str) -> None:
-        self.path = path
+        self.path = os.path.abspath(path)
         self._lock = threading.Lock()
         self._reported = False
+        self.pending = os.path.exists(self.path) or os.path.exists(self.path + ".replaying")
+        """Whether there may be entries to replay (set by :meth:`write`, cleared by replay)."""
 
     def write(self, entries: Sequence[AuditEntry], reason: str) -> None:
         """Append *entries*; never raises (a spool that fails is reported on stderr)."""
         try:
             with self._lock, open(self.path, "ab") as stream:
                 for entry in entries:
-                    stream.write(dumps(entry.to_dict()).encode("utf-8") + b"\n")
+                    stream.write(json_text(entry.to_dict()).encode("utf-8") + b"\n")
                 stream.flush()
                 os.fsync(stream.fileno())
+            self.pending = True
             if not self._reported:
                 self._reported = True
                 print(
@@ -89,14 +119,124 @@ class Spool:
             )
 
     def read(self) -> list[dict[str, Any]]:
-        """Return the spooled entries as dicts (for replay and inspection)."""
-        import json
+        """Return the spooled entries as dicts (for inspection), skipping unreadable lines."""
+        found = []
+        for name in (self.path + ".replaying", self.path):
+            for _, line in _lines(name):
+                with contextlib.suppress(ValueError):
+                    value = json.loads(line)
+                    if isinstance(value, dict):
+                        found.append(value)
+        return found
 
-        try:
-            with open(self.path, encoding="utf-8") as stream:
-                return [json.loads(line) for line in stream if line.endswith("\n")]
-        except FileNotFoundError:
-            return []
+    def replay(self, store: Store, *, batch_size: int = 500) -> ReplayReport:
+        """Append the spooled entries to *store*, oldest first, and remove them from the spool.
+
+        One process at a time (a lock file); entries spooled meanwhile wait for the next
+        replay. Should the store fail half-way, what is left stays spooled, and the error is
+        raised. A crash between a commit and the removal of the spool replays those entries
+        again: they keep their seed, so duplicates can be recognised.
+        """
+        report = ReplayReport()
+        taking = self.path + ".replaying"
+        with self._lock, _file_lock(self.path + ".lock"):
+            for _ in range(2):  # a replay that stopped half-way first, then the spool itself
+                if not os.path.exists(taking):
+                    try:
+                        os.rename(self.path, taking)
+                    except FileNotFoundError:
+                        break
+                entries = self._parse(taking, report)
+                for start in range(0, len(entries), batch_size):
+                    batch = entries[start : start + batch_size]
+                    try:
+                        store.append(batch)
+                    except BaseException:
+                        _rewrite(taking, entries[start:])  # keep what was not replayed
+                        raise
+                    report.replayed += len(batch)
+                os.remove(taking)
+            self.pending = os.path.exists(self.path)
+        return report
+
+    def _parse(self, name: str, report: ReplayReport) -> list[AuditEntry]:
+        from structlogx.audit.jsonl import entry_from_dict
+
+        entries: list[AuditEntry] = []
+        bad: list[str] = []
+        for number, line in _lines(name, torn=True):
+            try:
+                if not line.endswith("\n"):
+                    raise ValueError("the line is cut short (a crash while spooling)")
+                entry = entry_from_dict(json.loads(line))
+            except (ValueError, TypeError, KeyError) as exc:
+                report.bad_lines.append((number, str(exc) or type(exc).__name__))
+                bad.append(line if line.endswith("\n") else line + "\n")
+                continue
+            entry.id = entry.prev_hash = entry.hash = None  # the store chains it anew
+            entries.append(entry)
+        if bad:
+            with open(self.path + ".bad", "a", encoding="utf-8") as stream:
+                stream.writelines(bad)
+            lines = ", ".join(str(number) for number, _ in report.bad_lines)
+            print(
+                f"structlogx: {len(bad)} unreadable spool line(s) in {name} (line {lines}) "
+                f"kept in {self.path}.bad; the others are replayed",
+                file=sys.stderr,
+            )
+        return entries
+
+
+def _lines(name: str, *, torn: bool = False) -> Iterator[tuple[int, str]]:
+    try:
+        with open(name, encoding="utf-8", errors="surrogateescape") as stream:
+            for number, line in enumerate(stream, start=1):
+                if line.endswith("\n") or torn:
+                    yield number, line
+    except FileNotFoundError:
+        return
+
+
+def _rewrite(name: str, entries: Sequence[AuditEntry]) -> None:
+    temporary = name + ".tmp"
+    with open(temporary, "wb") as stream:
+        for entry in entries:
+            stream.write(json_text(entry.to_dict()).encode("utf-8") + b"\n")
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, name)
+
+
+@contextlib.contextmanager
+def _file_lock(name: str) -> Iterator[None]:
+    descriptor = os.open(name, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if fcntl is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+_replaying = threading.Lock()
+
+
+def replay_spool(spool: Spool, store: Store) -> None:
+    """Replay *spool* into *store* after a successful write; never raises, never waits.
+
+    One thread at a time replays (the others go on); a failure keeps the entries spooled
+    and is said on stderr.
+    """
+    if not _replaying.acquire(blocking=False):
+        return
+    try:
+        report = spool.replay(store)
+        if report.replayed:
+            print(f"structlogx: {report} into {store.url}", file=sys.stderr)
+    except Exception as exc:
+        print(f"structlogx: the audit spool {spool.path} stays: {exc!r}", file=sys.stderr)
+    finally:
+        _replaying.release()
 
 
 class _Ticket:
@@ -241,7 +381,7 @@ class AsyncWriter:
         self.store = store
         self.spool = spool
         self._worker: Worker[AuditEntry] = Worker(
-            store.append,
+            self._commit,
             self._overflow,
             name="structlogx-audit-writer",
             queue_size=queue_size,
@@ -251,6 +391,11 @@ class AsyncWriter:
         )
         self.queue_size, self.batch_size = queue_size, batch_size
         self.batch_interval_s, self.block_timeout_s = batch_interval_s, block_timeout_s
+
+    def _commit(self, entries: list[AuditEntry]) -> None:
+        self.store.append(entries)
+        if self.spool.pending:
+            replay_spool(self.spool, self.store)  # the store is back: catch up, in order
 
     def _overflow(self, entries: Sequence[AuditEntry], reason: str) -> None:
         self.spool.write(entries, f"the audit writer: {reason}")

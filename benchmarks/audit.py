@@ -34,6 +34,18 @@ writes starts from a fresh file whose table was created by
   ``store.query(action="shop.order.*", since=..., until=..., limit=50)`` for random 30-day
   windows are each timed ``--query-runs`` times (after 10 untimed warm-up queries); the
   table shows median and p95 milliseconds, decoding of the 50 entries included.
+* **chaining cost** (the hash chain is always on, so "without the chain" is computed): one
+  thread writes through ``SQLiteStore`` (``synchronous=FULL``) the way a sync writer does,
+  ``store.append([entry], [store.prepare(entry)])`` per entry, next to a segment of the raw
+  FULL baseline (a coin flip decides which runs first); then ``chain.prepare(entry)`` +
+  ``chain.link(...)``, the chain's own work, is timed alone in a loop without I/O. The
+  chaining ratio is (sync cost) / (sync cost - chain cost): how much slower a sync write is
+  than it would be without the chain; median of the per-round ratios.
+* **verify** of ``--verify-entries`` chained entries (1,000,000 by default): the query rows
+  again, each given its seed and hash by ``chain.prepare`` and ``chain.link`` in the fill
+  loop and written by one raw ``executemany`` (the state row holds the head), cached like the
+  query file; ``store.verify()`` is timed once on it (the file was just filled or read, so
+  it is likely in the OS cache).
 
 The write measurements run ``--rounds`` times in an order shuffled anew each round (seeded).
 fsync on a virtual disk is noisy, so every sync segment runs right next to a segment of its
@@ -46,12 +58,14 @@ the script exits with status 1 after printing the table.
 Run::
 
     python benchmarks/audit.py [--quick] [--rounds N] [--seconds S] [--dir DIR]
+                               [--verify-entries N]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as _dt
 import gc
 import json
@@ -73,9 +87,10 @@ from decimal import Decimal
 from typing import Any
 
 import structlogx
-from structlogx.audit.sqlite import MIGRATIONS, TABLE, SQLiteStore
+from structlogx.audit import chain
+from structlogx.audit.sqlite import MIGRATIONS, STATE, TABLE, SQLiteStore
 from structlogx.handlers import AuditHandler
-from structlogx.records import entry_from_record
+from structlogx.records import AuditEntry, entry_from_record
 
 #: The row columns in table order, without ``id`` (checked against the table).
 COLUMNS = (
@@ -97,6 +112,8 @@ COLUMNS = (
     "shredded",
     "prev_hash",
     "hash",
+    "seed",
+    "shred",
 )
 INSERT = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 INSERT_WITH_ID = (
@@ -112,6 +129,8 @@ TARGET_ASYNC_RATE = 100_000
 TARGET_ASYNC_CALLER = 1.5
 TARGET_LOCK_WAIT_MS = 100.0
 TARGET_QUERY_OBJECT_MS = 10.0
+TARGET_CHAINING = 1.2  # (sync cost) / (sync cost - chain cost)
+TARGET_VERIFY_S_PER_MILLION = 20.0
 
 #: One call of the measured kind (a log call or a raw commit).
 Call = Callable[[], None]
@@ -178,13 +197,18 @@ def count_rows(path: str) -> int:
         return int(connection.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
 
 
-def benchmark_row() -> tuple[Any, ...]:
-    """Return the row an AuditHandler writes for the benchmark record (built once)."""
+def benchmark_entry() -> AuditEntry:
+    """Return the entry an AuditHandler builds for the benchmark record."""
     logger = logging.getLogger("bench.audit.l0000")
     record = logger.makeRecord(
         logger.name, logging.INFO, __file__, 1, MESSAGE[0], MESSAGE[1:], None, extra=extra()
     )
-    entry = entry_from_record(record)
+    return entry_from_record(record)
+
+
+def benchmark_row() -> tuple[Any, ...]:
+    """Return the row an AuditHandler writes for the benchmark record (built once)."""
+    entry = benchmark_entry()
     values = entry.to_dict()
     values["timestamp"] = entry.timestamp.isoformat(timespec="microseconds")
     values["data"] = json.dumps(values["data"], separators=(",", ":"))
@@ -239,6 +263,7 @@ class Bench:
         self.directory = directory
         self.seconds = seconds
         self.row = benchmark_row()
+        self.entry = benchmark_entry()
         self.problems: list[str] = []
         self.files = 0
 
@@ -280,6 +305,39 @@ class Bench:
         detach(logger, handler)
         self.verify(f"sync {strength} x{threads}", path, done)
         return done / elapsed
+
+    def chained(self) -> float:
+        """Microseconds per entry of ``store.prepare`` + ``store.append`` (FULL, 1 thread)."""
+        path = self.fresh("chained")
+        store = SQLiteStore(path, synchronous="FULL")
+        template, prepare, append = self.entry, store.prepare, store.append
+        replace = dataclasses.replace
+
+        def call() -> None:
+            entry = replace(template)  # prepare() sets the seed: a fresh entry per write
+            append([entry], [prepare(entry)])
+
+        done, elapsed = run_threads(call, 1, self.seconds)
+        store.close()
+        self.verify("chained sync", path, done)
+        check = SQLiteStore(path)
+        report = check.verify()
+        check.close()
+        if not report.ok or report.checked != done:
+            self.problems.append(f"chained sync: {report}")
+        return elapsed / done * 1e6
+
+    def chain_only(self, entries: int) -> float:
+        """Microseconds per entry of ``chain.prepare`` + ``chain.link`` alone, no I/O."""
+        template, prepare, link = self.entry, chain.prepare, chain.link
+        replace = dataclasses.replace
+        previous = None
+        gc.collect()
+        start = time.perf_counter()
+        for number in range(1, entries + 1):
+            entry = replace(template)
+            previous = link(previous, number, prepare(entry))
+        return (time.perf_counter() - start) / entries * 1e6
 
     def async_rate(self, entries: int) -> float:
         """Entries per second from the first async emit until ``flush()`` returns."""
@@ -434,14 +492,46 @@ def generated_rows(n: int, seed: int) -> Iterator[tuple[Any, ...]]:
             0,
             None,
             None,
+            None,
+            None,
         )
 
 
-def query_file(n: int, cache_dir: str | None) -> tuple[str, float | None]:
-    """Return the path of a cached file with *n* entries (filling it if needed) and fill secs."""
+def chained_rows(n: int, seed: int, last: list[str | None]) -> Iterator[tuple[Any, ...]]:
+    """Yield :func:`generated_rows` with their seeds and hashes; leave the head in *last*."""
+    previous: str | None = None
+    for row in generated_rows(n, seed):
+        entry = AuditEntry(
+            timestamp=_dt.datetime.fromisoformat(row[1]),
+            action=row[2],
+            level=row[3],
+            logger=row[4],
+            message=row[5],
+            actor_type=row[6],
+            actor_id=row[7],
+            actor_text=row[8],
+            object_type=row[9],
+            object_id=row[10],
+            object_text=row[11],
+            scope=row[12],
+            data=json.loads(row[13]),
+            context=json.loads(row[14]),
+            visible=bool(row[15]),
+        )
+        digest = chain.link(previous, row[0], chain.prepare(entry))
+        yield (*row[:17], previous, digest, entry.seed, None)
+        previous = last[0] = digest
+
+
+def query_file(n: int, cache_dir: str | None, chained: bool = False) -> tuple[str, float | None]:
+    """Return the path of a cached file with *n* entries (filling it if needed) and fill secs.
+
+    *chained*: give every entry its seed and hash, as a store would, and record the head.
+    """
     base = cache_dir or os.path.join(tempfile.gettempdir(), "structlogx-bench-audit")
     os.makedirs(base, exist_ok=True)
-    path = os.path.join(base, f"schema{len(MIGRATIONS)}-fill{FILL_VERSION}-n{n}.sqlite3")
+    kind = "chained" if chained else "fill"
+    path = os.path.join(base, f"schema{len(MIGRATIONS)}-{kind}{FILL_VERSION}-n{n}.sqlite3")
     if os.path.exists(path):
         try:
             if count_rows(path) == n:
@@ -458,7 +548,12 @@ def query_file(n: int, cache_dir: str | None) -> tuple[str, float | None]:
     connection.execute("PRAGMA synchronous = OFF")
     connection.execute("PRAGMA cache_size = -262144")  # 256 MiB: the indexes stay in memory
     connection.execute("BEGIN")
-    connection.executemany(INSERT_WITH_ID, generated_rows(n, seed=n))
+    if chained:
+        head: list[str | None] = [None]
+        connection.executemany(INSERT_WITH_ID, chained_rows(n, n, head))
+        connection.execute(f"UPDATE {STATE} SET head_id = ?, head_hash = ?", (n, head[0]))
+    else:
+        connection.executemany(INSERT_WITH_ID, generated_rows(n, seed=n))
     connection.execute("COMMIT")
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
@@ -589,6 +684,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=4, help="processes on one file (4)")
     parser.add_argument("--query-entries", type=int, help="entries of the query file (1000000)")
     parser.add_argument("--query-runs", type=int, help="timed runs per query (200)")
+    parser.add_argument(
+        "--verify-entries", type=int, help="entries of the chained verify file (1000000)"
+    )
     parser.add_argument("--dir", help="parent directory of the temporary files (the disk)")
     parser.add_argument("--cache-dir", help="where the query file is cached")
     parser.add_argument("--seed", type=int, default=1, help="seed of the shuffles and queries")
@@ -600,6 +698,8 @@ def main(argv: list[str] | None = None) -> int:
     bursts = args.bursts or (5 if quick else 20)
     query_entries = args.query_entries or (100_000 if quick else 1_000_000)
     query_runs = args.query_runs or (50 if quick else 200)
+    verify_entries = args.verify_entries or (100_000 if quick else 1_000_000)
+    chain_entries = 5_000 if quick else 20_000
     if min(rounds, async_entries, bursts, args.burst, args.processes, query_runs) < 1:
         parser.error("counts must be at least 1")
 
@@ -616,9 +716,13 @@ def main(argv: list[str] | None = None) -> int:
         caller: list[float] = []
         latencies: list[list[int]] = [[] for _ in range(args.processes)]
         process_rates: list[float] = []
+        chained_us: list[float] = []
+        chained_raw_us: list[float] = []
+        chain_us: list[float] = []
         bench.sync("fsync", 2)  # untimed warm-up
+        bench.chain_only(chain_entries // 5)
         for _ in range(rounds):
-            order = [*pairs, "async", "caller", "processes"]
+            order = [*pairs, "async", "caller", "processes", "chain"]
             shuffler.shuffle(order)
             for name in order:
                 if name == "async":
@@ -630,6 +734,14 @@ def main(argv: list[str] | None = None) -> int:
                     for mine, theirs in zip(latencies, per_process, strict=True):
                         mine.extend(theirs)
                     process_rates.append(entries / elapsed)
+                elif name == "chain":
+                    if shuffler.random() < 0.5:
+                        sync_us, raw_rate = bench.chained(), bench.raw("FULL")
+                    else:
+                        raw_rate, sync_us = bench.raw("FULL"), bench.chained()
+                    chained_us.append(sync_us)
+                    chained_raw_us.append(1e6 / raw_rate)
+                    chain_us.append(bench.chain_only(chain_entries))
                 else:
                     strength, threads, synchronous = pairs[name]
                     if shuffler.random() < 0.5:
@@ -641,7 +753,15 @@ def main(argv: list[str] | None = None) -> int:
                     ratios[name].append(rate / base)
         query_path, fill_s = query_file(query_entries, args.cache_dir)
         timings = time_queries(query_path, query_runs, args.seed)
+        verify_path, verify_fill_s = query_file(verify_entries, args.cache_dir, chained=True)
+        verify_store = SQLiteStore(verify_path)
+        start = time.perf_counter()
+        verify_report = verify_store.verify()
+        verify_s = time.perf_counter() - start
+        verify_store.close()
         problems = bench.problems
+        if not verify_report.ok or verify_report.checked != verify_entries:
+            problems.append(f"verify: {verify_report}")
         if not timings["object"]:
             problems.append("queries: the by-object query found nothing")
 
@@ -730,6 +850,48 @@ def main(argv: list[str] | None = None) -> int:
         )
     filled = "cached" if fill_s is None else f"filled in {fill_s:.1f} s"
     print_table(f"queries on {query_entries:,} entries ({query_runs} runs each, {filled})", rows)
+
+    shares = [chain / sync for chain, sync in zip(chain_us, chained_us, strict=True)]
+    chaining = [sync / (sync - chain) for chain, sync in zip(chain_us, chained_us, strict=True)]
+    versus_raw = [sync / raw for sync, raw in zip(chained_us, chained_raw_us, strict=True)]
+    chaining_ratio = statistics.median(chaining)
+    verify_target = TARGET_VERIFY_S_PER_MILLION * verify_entries / 1_000_000
+    rows = [
+        Row("raw sqlite3 FULL, 1 row/commit", f"{statistics.median(chained_raw_us):.1f} µs"),
+        Row(
+            "sync store.prepare + append, FULL / raw",
+            f"{statistics.median(chained_us):.1f} µs",
+            f"{statistics.median(versus_raw):.3f}x",
+            f"{min(versus_raw):.3f}-{max(versus_raw):.3f}",
+        ),
+        Row(
+            "chain.prepare + chain.link alone / sync",
+            f"{statistics.median(chain_us):.1f} µs",
+            f"{statistics.median(shares):.1%}",
+            f"{min(shares):.1%}-{max(shares):.1%}",
+        ),
+        Row(
+            "chaining: sync / (sync - chain)",
+            "",
+            f"{chaining_ratio:.3f}x",
+            f"{min(chaining):.3f}-{max(chaining):.3f}",
+            f"<= {TARGET_CHAINING:.2f}x",
+            chaining_ratio <= TARGET_CHAINING,
+        ),
+        Row(
+            f"store.verify(), {verify_entries:,} chained entries",
+            f"{verify_s:.2f} s",
+            f"{verify_entries / verify_s:,.0f}/s",
+            target=f"<= {verify_target:g} s",
+            ok=verify_s <= verify_target,
+        ),
+    ]
+    verified = "cached" if verify_fill_s is None else f"filled in {verify_fill_s:.1f} s"
+    print_table(
+        f"the hash chain (per entry; median of {rounds} rounds x {seconds:g} s, "
+        f"{chain_entries:,} entries chained alone; verify file {verified})",
+        rows,
+    )
 
     print(
         "\nratio: median over rounds of (rate / the rate of the raw baseline segment run "

@@ -508,6 +508,7 @@ def test_interpreter_exit_with_the_server_down_stops_retrying() -> None:
     assert "'ERROR: lost at exit' failed after" in lines[0]
 
 
+@pytest.mark.slow
 def test_slow_server_logger_error_returns_at_once(
     attach: Attach, slow_smtp_server: SMTPServer, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -78,6 +78,7 @@ def assert_each_source_in_order(entries: list[AuditEntry], key: str) -> dict[obj
 # -- (a) threads ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_eight_threads_share_one_file_without_loss_or_reordering(tmp_path: Path) -> None:
     path = tmp_path / "audit.sqlite3"
     threads, per_thread = 8, 2000
@@ -126,6 +127,7 @@ PROCESS_WRITER = """
 """
 
 
+@pytest.mark.slow
 def test_four_processes_share_one_file(tmp_path: Path) -> None:
     path = tmp_path / "audit.sqlite3"
     processes, per_process = 4, 500
@@ -159,6 +161,7 @@ CRASH_WRITER = """
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strength", ["fsync", "crash"])
 def test_every_entry_acknowledged_before_sigkill_survives(tmp_path: Path, strength: str) -> None:
     rng = random.Random(f"crash-{strength}")  # reproducible kill points

@@ -42,10 +42,13 @@ def url_for(kind: str, tmp_path: Path) -> str:
     return "jsonl:///" + str(tmp_path / "audit.jsonl")
 
 
-@pytest.fixture(params=STORE_KINDS)
+@pytest.fixture(params=(*STORE_KINDS, "postgres"))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty store of every kind."""
-    opened = open_store(url_for(request.param, tmp_path))
+    """A fresh, empty store of every kind (PostgreSQL: a fresh database, ``tests/pg_server.py``)."""
+    if request.param == "postgres":
+        opened = open_store(request.getfixturevalue("pg_store_url"))
+    else:
+        opened = open_store(url_for(request.param, tmp_path))
     try:
         yield opened
     finally:

@@ -94,6 +94,22 @@ def test_demo_mails_its_error_to_files_and_says_where(tmp_path: Path) -> None:
     assert "TimeoutError: mail server did not answer" in text.get_content()
 
 
+def test_demo_notifies_the_shop_owner_of_the_paid_order(tmp_path: Path) -> None:
+    assert run_cli("demo", cwd=tmp_path).returncode == 0
+    result = run_cli("demo", cwd=tmp_path)  # a second run replaces the first run's mail
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "structlogx-demo" / "notifications"
+    (mail,) = folder.glob("*.eml")
+    assert f"notification {folder}  (1 message)" in result.stdout
+    message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "[Demo shop] Order ABC42 has been marked as paid"
+    assert message["To"] == "Shop owner <owner@shop.example>"
+    text = message.get_body(("plain",))
+    assert text is not None
+    assert "Paid with: demo-pay" in text.get_content()
+    assert "Customer: alice@example.com" in text.get_content()
+
+
 def test_demo_dir_option(tmp_path: Path) -> None:
     result = run_cli("demo", "--dir", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -2,8 +2,9 @@
 
 The console gets human text, ``demo.jsonl`` gets JSON lines, ``audit.sqlite3`` gets the audit
 trail (the records with an action) through an ``AuditHandler``, and the error is mailed to the
-shop's admin by an ``AdminEmailHandler`` through the file backend, into ``mail/``. Later
-features (notifications) extend this scenario; it stays offline and finishes in seconds.
+shop's admin by an ``AdminEmailHandler`` through the file backend, into ``mail/``. A
+``NotificationHandler`` tells the shop owner that the order was paid, by mail through the file
+backend, into ``notifications/``. It stays offline and finishes in seconds.
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ from typing import Any, TextIO
 
 from structlogx import context, display
 from structlogx.conf import settings
-from structlogx.records import LoggedObject, changed_data
+from structlogx.notifications import (
+    MemoryPreferences,
+    MemoryRecipients,
+    Notification,
+    NotificationRegistry,
+    NotificationType,
+    User,
+)
+from structlogx.records import AuditEntry, LoggedObject, changed_data
 
 __all__ = ["logging_config", "print_trail", "run", "size_of"]
 
@@ -60,6 +69,33 @@ def _register_texts() -> None:
 
 
 _register_texts()  # at import too, so `structlogx audit show --import structlogx._demo` has them
+
+
+class OrderPaidNotification(NotificationType):
+    """The demo's notification type: tell the shop owner about each paid order."""
+
+    action_type = "shop.order.paid"
+    verbose_name = "Order has been paid"
+    required_permission = "can_view_orders"
+
+    def build_notification(self, entry: AuditEntry) -> Notification:
+        """Return the owner's notification: the order, its payment provider, a link."""
+        url = f"https://shop.example/control/orders/{entry.object_id}"
+        notification = Notification(f"{entry.object_text} has been marked as paid", url=url)
+        notification.add_attribute("Order", entry.object_text or "?")
+        notification.add_attribute("Paid with", entry.data.get("provider", "?"))
+        notification.add_attribute("Customer", entry.actor_text or "?")
+        notification.add_action("View order details", url)
+        return notification
+
+
+NOTIFICATION_TYPES = NotificationRegistry()
+"""The demo's own registry (the global one stays untouched when the demo runs in a process)."""
+NOTIFICATION_TYPES.register(OrderPaidNotification)
+SHOP_OWNER = User("1", "owner@shop.example", "Shop owner", permissions={"can_view_orders"})
+RECIPIENTS = MemoryRecipients([SHOP_OWNER])
+PREFERENCES = MemoryPreferences()
+PREFERENCES.set(SHOP_OWNER.id, "shop.order.paid", "mail", True)
 
 
 def logging_config(directory: Path, stream: TextIO) -> dict[str, Any]:
@@ -102,10 +138,25 @@ def logging_config(directory: Path, stream: TextIO) -> dict[str, Any]:
                 "email_backend": "structlogx.mail.backends.FileBackend",
                 "include_html": True,
             },
+            "notify": {  # the shop owner hears about paid orders, by mail into notifications/
+                "class": "structlogx.handlers.NotificationHandler",
+                "recipients": "ext://structlogx._demo.RECIPIENTS",
+                "preferences": "ext://structlogx._demo.PREFERENCES",
+                "registry": "ext://structlogx._demo.NOTIFICATION_TYPES",
+                "methods": [
+                    {
+                        "class": "structlogx.notifications.MailMethod",
+                        "email_backend": "structlogx.mail.backends.FileBackend",
+                        "from_email": "shop@shop.example",
+                        "subject_prefix": "[Demo shop] ",
+                        "backend_options": {"file_path": str(directory / "notifications")},
+                    }
+                ],
+            },
         },
         "loggers": {
             __name__: {
-                "handlers": ["console", "jsonl", "audit", "mail_admins"],
+                "handlers": ["console", "jsonl", "audit", "mail_admins", "notify"],
                 "level": "INFO",
                 "propagate": False,
             }
@@ -121,6 +172,9 @@ def run(directory: Path, stream: TextIO = sys.stdout) -> dict[str, Path]:
             os.remove(f"{directory / 'audit.sqlite3'}{suffix}")
     mail_dir = directory / "mail"
     shutil.rmtree(mail_dir, ignore_errors=True)  # only this run's mail
+    notification_dir = directory / "notifications"
+    shutil.rmtree(notification_dir, ignore_errors=True)
+    notification_dir.mkdir()
     with settings.override(
         ADMINS=[("Shop admin", "admin@shop.example")],
         SERVER_EMAIL="errors@shop.example",
@@ -131,6 +185,7 @@ def run(directory: Path, stream: TextIO = sys.stdout) -> dict[str, Path]:
         "json lines": directory / "demo.jsonl",
         "audit trail": directory / "audit.sqlite3",
         "admin mail": mail_dir,
+        "notification": notification_dir,
     }
 
 

@@ -6,20 +6,37 @@ mails error reports to the site's admins (``structlogx.mail``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from structlogx.audit.store import Store, open_store, set_default_store
-from structlogx.audit.writer import AsyncWriter, Spool, SyncWriter, Writer, replay_spool
+from structlogx.audit.writer import (
+    AsyncWriter,
+    DirectWriter,
+    Spool,
+    SyncWriter,
+    Writer,
+    replay_spool,
+)
 from structlogx.conf import settings
+from structlogx.notifications import (
+    DeliveryMethod,
+    NotificationRegistry,
+    Notifier,
+    Preferences,
+    Recipients,
+    StoreFollower,
+)
 from structlogx.records import entry_from_record
 
-__all__ = ["AdminEmailHandler", "AuditHandler", "AuditWriteError"]
+__all__ = ["AdminEmailHandler", "AuditHandler", "AuditWriteError", "NotificationHandler"]
 
 DURABILITIES: Final = ("sync", "async")
 STRENGTHS: Final = {"fsync": "FULL", "crash": "NORMAL"}
@@ -36,7 +53,7 @@ class AuditWriteError(RuntimeError):
 
 def _spool_path(store: Store) -> str:
     path = getattr(store, "path", None)
-    if isinstance(path, str) and path != ":memory:":
+    if isinstance(path, str) and not path.startswith(":"):  # a file, not :memory: or :bound:
         return path + ".spool.jsonl"
     return os.path.join(tempfile.gettempdir(), f"structlogx-audit-{os.getpid()}.spool.jsonl")
 
@@ -117,11 +134,17 @@ class AuditHandler(logging.Handler):
         self.strict = bool(strict)
         self.spool = Spool(spool_path or _spool_path(store))
         try:
-            self.writer: Writer = (
-                AsyncWriter(store, spool=self.spool, **writer_options)
-                if durability == "async"
-                else SyncWriter(store, **writer_options)
-            )
+            if getattr(store, "transaction_bound", False):
+                if durability != "sync" or writer_options:
+                    raise ValueError(
+                        "a transaction-bound store writes in the logging thread's own "
+                        "transaction: use durability='sync' and no writer options"
+                    )
+                self.writer: Writer = DirectWriter(store)
+            elif durability == "async":
+                self.writer = AsyncWriter(store, spool=self.spool, **writer_options)
+            else:
+                self.writer = SyncWriter(store, **writer_options)
         except BaseException:
             if opened:  # a bad option value: release what this handler opened
                 store.close()
@@ -162,7 +185,10 @@ class AuditHandler(logging.Handler):
             if self.strict:
                 message = f"the audit entry {entry.action} was not stored: {exc}"
                 raise AuditWriteError(message) from exc
-            self.spool.write([entry], f"the store failed: {exc!r}")
+            if isinstance(self.writer, DirectWriter):  # its transaction may still roll back:
+                self.handleError(record)  # a replay later could record what never happened
+            else:
+                self.spool.write([entry], f"the store failed: {exc!r}")
             return
         if self.spool.pending and self.durability == "sync":
             replay_spool(self.spool, self.store)  # the store is back: catch up, in order
@@ -453,3 +479,179 @@ def _fallback_body(record: logging.LogRecord, exc: BaseException) -> str:
         f"The record: {_safe_message(record)}\n"
         f"Logger: {getattr(record, 'name', '?')}, level {getattr(record, 'levelname', '?')}"
     )
+
+
+_notify_guard = threading.local()  # set while this thread is inside NotificationHandler.emit
+
+
+def _resolve(value: Any) -> Any:
+    from structlogx._imports import import_string
+
+    return import_string(value) if isinstance(value, str) else value
+
+
+def _method(value: Any, index: int) -> DeliveryMethod:
+    from structlogx._imports import import_string
+
+    if isinstance(value, Mapping):
+        options = dict(value)
+        factory = options.pop("class", None) or options.pop("()", None)
+        if factory is None:
+            raise ValueError(f"methods[{index}]: a mapping needs 'class' (a dotted path)")
+        value = (import_string(factory) if isinstance(factory, str) else factory)(**options)
+    elif isinstance(value, str):
+        value = import_string(value)
+    if not isinstance(value, DeliveryMethod):
+        raise TypeError(f"methods[{index}]: {value!r} has no 'name' and 'send(...)'")
+    return value
+
+
+class NotificationHandler(logging.Handler):
+    """Notify the users who care about each audit record (see
+    :mod:`structlogx.notifications`); ignore records without an ``action``.
+
+    The entry is built, its types matched, its notifications built (once per entry and
+    type) and its recipients resolved in the thread that logged; sending happens in a
+    background thread with retries (:class:`~structlogx.delivery.Deliverer`), so logging
+    never waits on a mail server or webhook and never raises. Storms become digests
+    (``digest_threshold`` per scope and type per ``digest_window_s``).
+
+    After commit, two ways: ``on_commit`` (Django's ``transaction.on_commit`` or anything
+    of that shape) defers each record's notifications until the transaction commits, and a
+    rollback sends nothing; or ``source`` (a store, or its URL) makes the handler notify
+    for the entries committed to that store, read by a follower thread that ``emit`` only
+    wakes: entries of rolled-back transactions never appear there.
+
+    Args:
+        recipients: a :class:`~structlogx.notifications.Recipients`, or its dotted path.
+        preferences: a :class:`~structlogx.notifications.Preferences`, or its dotted path.
+        methods: delivery methods: instances, dotted paths of instances, or mappings
+            ``{"class": "structlogx.notifications.MailMethod", ...options}``.
+        registry: where types are looked up (default: the global registry), or its path.
+        digest_window_s: the digest window, in seconds.
+        digest_threshold: notifications per scope, type and window sent one by one;
+            ``None`` never digests.
+        on_commit: a callable that runs a function after the current transaction commits.
+        source: a store (or store URL) to follow instead of the records' own entries.
+        poll_interval_s: how often the followed store is read without a wake-up.
+        blocking: notify in the logging thread, once, without retries (scripts, tests).
+        attempts: how many times a delivery is tried in all.
+        backoff_s: the pause after the first failed try; later pauses double.
+        clock: seconds for digest windows (tests); default :func:`time.monotonic`.
+
+    Raises:
+        ValueError, TypeError: a bad option (named), e.g. two methods with the same name.
+        ImportError: a dotted path that cannot be imported.
+
+    Example ``dictConfig`` entry::
+
+        "notify": {"class": "structlogx.handlers.NotificationHandler",
+                   "recipients": "ext://myshop.notify.recipients",
+                   "preferences": "ext://myshop.notify.preferences",
+                   "methods": [{"class": "structlogx.notifications.MailMethod"}]}
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        recipients: Recipients | str,
+        preferences: Preferences | str,
+        methods: Sequence[DeliveryMethod | Mapping[str, Any] | str] = (),
+        *,
+        registry: NotificationRegistry | str | None = None,
+        digest_window_s: float = 300.0,
+        digest_threshold: int | None = 10,
+        on_commit: Callable[[Callable[[], None]], object] | str | None = None,
+        source: Store | str | None = None,
+        poll_interval_s: float = 1.0,
+        blocking: bool = False,
+        attempts: int = 4,
+        backoff_s: float = 1.0,
+        clock: Callable[[], float] | None = None,
+        level: int | str = logging.NOTSET,
+    ) -> None:
+        from structlogx.delivery import Deliverer
+
+        recipients, preferences = _resolve(recipients), _resolve(preferences)
+        if not isinstance(recipients, Recipients):
+            raise TypeError(f"recipients: {recipients!r} has no users(scope) method")
+        if not isinstance(preferences, Preferences):
+            raise TypeError(f"preferences: {preferences!r} lacks setting() or master_enabled()")
+        if isinstance(methods, str | Mapping):
+            raise TypeError("methods must be a list of delivery methods")
+        resolved = [_method(method, index) for index, method in enumerate(methods)]
+        on_commit = _resolve(on_commit)
+        if on_commit is not None and not callable(on_commit):
+            raise TypeError(f"on_commit must be callable, not {on_commit!r}")
+        if on_commit is not None and source is not None:
+            raise ValueError("give on_commit or source, not both")
+        deliverer = None if blocking else Deliverer(
+            "notifications", attempts=attempts, backoff_s=backoff_s
+        )
+        self.notifier = Notifier(
+            recipients,
+            preferences,
+            resolved,
+            registry=_resolve(registry),
+            digest_window_s=digest_window_s,
+            digest_threshold=digest_threshold,
+            deliverer=deliverer,
+            clock=clock,
+        )
+        self.deliverer = deliverer
+        self.on_commit = on_commit
+        self._owned_store = isinstance(source, str)
+        store = open_store(source) if isinstance(source, str) else source
+        self.follower = None if store is None else StoreFollower(
+            store, self.notifier.submit, poll_interval_s=poll_interval_s
+        )
+        super().__init__(level)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Build the entry here and queue its notifications (or wake the store follower)."""
+        if record.__dict__.get("action") is None or getattr(_notify_guard, "active", False):
+            return
+        if self.deliverer is not None and self.deliverer.in_delivery_thread():
+            return  # logged while notifying: notifying about it could loop
+        _notify_guard.active = True
+        try:
+            if self.follower is not None:
+                self.follower.poke()
+                return
+            entry = entry_from_record(record)
+            if self.on_commit is not None:  # submit() never raises into the commit
+                self.on_commit(functools.partial(self.notifier.submit, entry))
+            else:
+                self.notifier.notify(entry)
+        except RecursionError:  # pragma: no cover - as the stdlib handlers do
+            raise
+        except Exception:
+            self.handleError(record)
+        finally:
+            _notify_guard.active = False
+
+    def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
+        """Read the followed store, queue due digests, wait for every queued delivery."""
+        notifier: Notifier | None = getattr(self, "notifier", None)
+        if notifier is None:  # __init__ raised after registering
+            return True
+        if self.follower is not None:
+            self.follower.read()
+        return notifier.flush(timeout)
+
+    def close(self) -> None:
+        """Read the store a last time, send held digests, stop the threads."""
+        try:
+            follower = getattr(self, "follower", None)
+            if follower is not None:
+                follower.close()
+                with contextlib.suppress(Exception):
+                    follower.read()
+                if self._owned_store:
+                    follower.store.close()
+            notifier = getattr(self, "notifier", None)
+            if notifier is not None:
+                notifier.close()
+        finally:
+            super().close()

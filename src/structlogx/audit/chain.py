@@ -10,10 +10,10 @@ The scheme, byte for byte (version ``structlogx-chain-v1``):
 
 ``canonical(value)``
     ``json.dumps(value, ensure_ascii=True, sort_keys=True, separators=(",", ":"),
-    allow_nan=False)`` encoded as ASCII, after every string (keys too) is put in Unicode
-    normalisation form NFC. Numbers are JSON numbers as Python writes them (an ``int`` in
-    decimal, a ``float`` by ``repr``); timestamps are text, UTC, with microseconds:
-    ``2026-12-01T08:27:21.123456+00:00``.
+    allow_nan=False)`` encoded as ASCII, after every string value (not the keys of objects,
+    so that two keys stay two) is put in Unicode normalisation form NFC. Numbers are JSON
+    numbers as Python writes them (an ``int`` in decimal, a ``float`` by ``repr``);
+    timestamps are text, UTC, with microseconds: ``2026-12-01T08:27:21.123456+00:00``.
 The **head** of an entry
     ``[timestamp, action, level, logger, actor_type, actor_id, object_type, object_id, scope,
     visible]``: what finds and classifies an entry, never shredded.
@@ -89,18 +89,49 @@ _VERSION_BYTES: Final = VERSION.encode("ascii")
 def _nfc(value: Any) -> Any:
     if type(value) is str:
         return value if value.isascii() else unicodedata.normalize("NFC", value)
-    if isinstance(value, dict):
-        return {_nfc(key): _nfc(item) for key, item in value.items()}
+    if isinstance(value, dict):  # keys as they are: two keys that normalise alike stay two
+        return {key: _nfc(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_nfc(item) for item in value]
     return value
 
 
+_QUOTE_ASCII: Final = json.encoder.encode_basestring_ascii  # what the encoder uses for str
+_ENCODE_ASCII: Final = json.JSONEncoder(
+    ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+_ENCODE_TEXT: Final = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+
+
 def canonical(value: Any) -> bytes:
     """Return the canonical JSON bytes of a JSON-safe *value* (see the module docs)."""
-    return json.dumps(
-        _nfc(value), ensure_ascii=True, sort_keys=True, separators=(",", ":"), allow_nan=False
-    ).encode("ascii")
+    kind = type(value)
+    if kind is str and value.isascii():  # the usual unit: the C string encoder alone
+        return _QUOTE_ASCII(value).encode("ascii")
+    if value is None:
+        return b"null"
+    if kind is int:
+        return int.__repr__(value).encode("ascii")
+    text = _ENCODE_TEXT(value)
+    if text.isascii():  # nothing to normalise: the ASCII encoding is the same text
+        return text.encode("ascii")
+    return _ENCODE_ASCII(_nfc(value)).encode("ascii")
+
+
+_NAMES: dict[str, tuple[bytes, bytes, str]] = {}  # unit name -> its encodings, see _name
+
+
+def _name(name: str) -> tuple[bytes, bytes, str]:
+    """Return (UTF-8 name for the salt, 0x00 canonical(name) 0x00, its JSON key text)."""
+    found = _NAMES.get(name)
+    if found is None:
+        quoted = canonical(name)
+        found = (name.encode("utf-8", "surrogatepass"), b"\0" + quoted + b"\0", quoted.decode())
+        if len(_NAMES) < 10_000:  # data keys are few; a flood of them is not cached
+            _NAMES[name] = found
+    return found
 
 
 def new_seed() -> str:
@@ -108,12 +139,12 @@ def new_seed() -> str:
     return os.urandom(16).hex()
 
 
-def _salt(seed: str, name: str) -> bytes:
-    return hashlib.sha256(bytes.fromhex(seed) + name.encode("utf-8", "surrogatepass")).digest()[:16]
+def _salt(seed: bytes, name: str) -> bytes:
+    return hashlib.sha256(seed + _name(name)[0]).digest()[:16]
 
 
 def _digest(salt: bytes, name: str, value: Any) -> str:
-    return hashlib.sha256(salt + b"\0" + canonical(name) + b"\0" + canonical(value)).hexdigest()
+    return hashlib.sha256(salt + _name(name)[1] + canonical(value)).hexdigest()
 
 
 def _units(entry: AuditEntry) -> dict[str, Any]:
@@ -152,19 +183,26 @@ def _head(entry: AuditEntry) -> list[Any]:
     ]
 
 
+def _shredded_form(name: str) -> Any:
+    return {SHREDDED: True} if name == "context" else SHREDDED
+
+
 def content_digest(entry: AuditEntry) -> str:
     """Return the content digest of *entry* (its seed, or its shred record, must be set).
 
     Raises:
-        ValueError: the entry has neither a seed nor the salt or digest of every unit.
+        ValueError: the entry has neither a seed nor the salt or digest of every unit, or a
+            shredded value is not the marker any more.
     """
     shred = entry.shred or {}
     digests: Mapping[str, str] = shred.get("digests", {})
     salts: Mapping[str, str] = shred.get("salts", {})
-    seed = entry.seed
+    seed = None if entry.seed is None else bytes.fromhex(entry.seed)
     units = {}
     for name, value in _units(entry).items():
         if name in digests:
+            if value != _shredded_form(name):  # the digest stands for the value: keep both
+                raise ValueError(f"the shredded value {name!r} was replaced")
             units[name] = digests[name]
             continue
         if seed is not None:
@@ -172,9 +210,12 @@ def content_digest(entry: AuditEntry) -> str:
         elif name in salts:
             salt = bytes.fromhex(salts[name])
         else:
-            raise ValueError(f"entry {entry.id}: no seed and no salt for {name!r}")
+            raise ValueError(f"no seed and no salt for {name!r}")
         units[name] = _digest(salt, name, value)
-    return hashlib.sha256(canonical({"head": _head(entry), "units": units})).hexdigest()
+    # canonical({"head": head, "units": units}), spelled out: the same bytes, made faster
+    members = ",".join(f'{_name(name)[2]}:"{units[name]}"' for name in sorted(units))
+    text = f'{{"head":{canonical(_head(entry)).decode("ascii")},"units":{{{members}}}}}'
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def link(prev_hash: str | None, entry_id: int, content: str) -> str:
@@ -245,7 +286,7 @@ def shred_entry(entry: AuditEntry, names: Iterable[str] | None = None) -> AuditE
     digests = dict(shred.get("digests", {}))
     salts = dict(shred.get("salts", {}))
     wanted -= set(digests)  # shredded before
-    seed = entry.seed
+    seed = None if entry.seed is None else bytes.fromhex(entry.seed)
     for name, value in units.items():
         if name in digests:
             continue
@@ -261,7 +302,7 @@ def shred_entry(entry: AuditEntry, names: Iterable[str] | None = None) -> AuditE
         if name.startswith("data.") and isinstance(data, dict):
             data[name[5:]] = SHREDDED
         elif name == "context":
-            replaced["context"] = {SHREDDED: True}
+            replaced["context"] = _shredded_form("context")
         else:
             replaced[name] = SHREDDED
     return dataclasses.replace(
@@ -272,6 +313,10 @@ def shred_entry(entry: AuditEntry, names: Iterable[str] | None = None) -> AuditE
         shredded=entry.shredded or bool(wanted),
         **replaced,
     )
+
+
+def _entries(count: int, kind: str = "") -> str:
+    return f"{count:,} {kind}{'entry' if count == 1 else 'entries'}"
 
 
 def check_fields(fields: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -342,7 +387,7 @@ class ShredPlan:
         )
         return _maintenance_entry(
             "structlogx.audit.shredded",
-            f"Shredded personal data in {report.entries} audit entries: {self.reason}",
+            f"Shredded personal data in {_entries(report.entries, 'audit ')}: {self.reason}",
             by,
             {
                 "object": subject,
@@ -381,7 +426,7 @@ class ShredReport:
 
     def __str__(self) -> str:
         verb = "would shred" if self.dry_run else "shredded"
-        return f"{verb} personal data in {self.entries} entries"
+        return f"{verb} personal data in {_entries(self.entries)}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -406,7 +451,7 @@ class PrunePlan:
         """Return the ``structlogx.audit.pruned`` entry that records the pruning."""
         return _maintenance_entry(
             "structlogx.audit.pruned",
-            f"Pruned {report.entries} audit entries older than {self.before.isoformat()}",
+            f"Pruned {_entries(report.entries, 'audit ')} older than {self.before.isoformat()}",
             by,
             {
                 "before": self.before.isoformat(),
@@ -428,7 +473,7 @@ class PruneReport:
     def __str__(self) -> str:
         verb = "would prune" if self.dry_run else "pruned"
         anchor = f"; the chain starts after entry {self.anchor_id}" if self.anchor_id else ""
-        return f"{verb} {self.entries} entries{anchor}"
+        return f"{verb} {_entries(self.entries)}{anchor}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -469,15 +514,15 @@ class VerifyReport:
         start = f" after the pruning anchor {self.anchor_id}" if self.anchor_id else ""
         if self.problem is None:
             span = f" (ids {self.first_id} to {self.last_id})" if self.checked else ""
-            return f"OK: {self.checked} entries verified{span}{start}"
-        return f"FAILED after {self.checked} entries{start}: {self.problem}"
+            return f"OK: {_entries(self.checked)} verified{span}{start}"
+        return f"FAILED after {_entries(self.checked)}{start}: {self.problem}"
 
 
 def verify_entries(
     entries: Iterable[AuditEntry],
     *,
     anchor: tuple[int, str] | None = None,
-    head: tuple[int, str] | None = None,
+    head: tuple[int, str | None] | None = None,
     progress: Callable[[int], object] | None = None,
 ) -> VerifyReport:
     """Check *entries*, given in increasing id order, in one pass with bounded memory.

@@ -209,7 +209,7 @@ class JSONLStore:
             while cut < len(entries) and as_utc(entries[cut].timestamp) < plan.before:
                 cut += 1
             if not cut:
-                return chain.PruneReport(0, None if anchor is None else anchor[0])
+                return chain.PruneReport(0, None if anchor is None else anchor[0], dry_run)
             last = entries[cut - 1]
             report = chain.PruneReport(cut, last.id, dry_run)
             if dry_run:

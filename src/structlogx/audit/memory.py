@@ -99,7 +99,7 @@ class MemoryStore:
         return chain.verify_entries(
             entries,
             anchor=None if anchor is None else (anchor[0], anchor[1] or ""),
-            head=(head[0], head[1] or ""),
+            head=head,
             progress=progress,
         )
 
@@ -141,7 +141,9 @@ class MemoryStore:
             while cut < len(self._entries) and self._entries[cut].timestamp < plan.before:
                 cut += 1
             if not cut:
-                return chain.PruneReport(0, None if self._anchor is None else self._anchor[0])
+                return chain.PruneReport(
+                    0, None if self._anchor is None else self._anchor[0], dry_run
+                )
             last = self._entries[cut - 1]
             report = chain.PruneReport(cut, last.id, dry_run)
             if dry_run:

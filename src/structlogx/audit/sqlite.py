@@ -240,6 +240,46 @@ class SQLiteStore:
         self._connect()
         _STORES.add(self)
 
+    transaction_bound = False
+    """Whether entries are written inside the application's own transactions (:meth:`bound`)."""
+
+    _bound: Callable[[], sqlite3.Connection] | None = None
+
+    @classmethod
+    def bound(
+        cls, connection: Callable[[], sqlite3.Connection], *, url: str = "sqlite+transaction://"
+    ) -> SQLiteStore:
+        """Return a store that writes on the application's own connection, inside its
+        current transaction, and never commits: entries commit or roll back with the
+        business change, as pretix's log entries do.
+
+        The entries are chained inside that transaction too: SQLite lets one transaction
+        write at a time, so the head read there is the true head. The schema is created now,
+        on *connection()*, and committed only if the application commits.
+
+        Args:
+            connection: returns the ``sqlite3.Connection`` the application is using now
+                (called at each write, so a per-thread or per-request connection works).
+            url: a name for messages.
+
+        Raises:
+            TypeError: *connection* is not callable or does not return a sqlite3 connection.
+        """
+        if isinstance(connection, sqlite3.Connection) or not callable(connection):
+            raise TypeError(
+                "connection must be a callable returning the sqlite3 connection "
+                "(e.g. lambda: conn), so that each write uses the current one"
+            )
+        store = cls.__new__(cls)
+        store.path, store.url, store.synchronous, store.busy_timeout_s = ":bound:", url, "", 0.0
+        store._lock = threading.RLock()
+        store._connection, store._lock_fd, store._pid = None, -1, os.getpid()
+        store._bound, store.transaction_bound = connection, True
+        with store._write_transaction(store._conn()):
+            _migrate(store._conn())
+        _STORES.add(store)
+        return store
+
     def __repr__(self) -> str:
         return f"SQLiteStore({self.url!r})"
 
@@ -265,6 +305,11 @@ class SQLiteStore:
         return connection
 
     def _conn(self) -> sqlite3.Connection:
+        if self._bound is not None:
+            given = self._bound()
+            if not isinstance(given, sqlite3.Connection):
+                raise TypeError(f"connection() returned {type(given).__name__}, not a sqlite3 one")
+            return given
         connection = self._connection
         if connection is None or self._pid != os.getpid():
             if connection is not None:  # forked: the parent's connection is not ours to use
@@ -277,6 +322,10 @@ class SQLiteStore:
 
     @contextlib.contextmanager
     def _write_transaction(self, connection: sqlite3.Connection) -> Iterator[None]:
+        if self._bound is not None:  # inside the application's transaction: never commit it
+            with _savepoint(connection):
+                yield
+            return
         if self._lock_fd >= 0:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
@@ -372,7 +421,10 @@ class SQLiteStore:
         return int(row[0])
 
     def close(self) -> None:
-        """Close this process's connection (a later call reopens it)."""
+        """Close this process's connection (a later call reopens it); a bound store's
+        connection belongs to the application and stays open."""
+        if self._bound is not None:
+            return
         with self._lock:
             connection, self._connection = self._connection, None
             if connection is not None and self._pid == os.getpid():
@@ -392,7 +444,10 @@ class SQLiteStore:
             if not rows:
                 return
             for row in rows:
-                yield _entry(row)
+                try:
+                    yield _entry(row)
+                except (ValueError, TypeError):  # a value that no longer parses: tampering
+                    yield _unreadable(row)
             last = rows[-1][0]
 
     def verify(self, progress: Callable[[int], object] | None = None) -> chain.VerifyReport:
@@ -403,7 +458,7 @@ class SQLiteStore:
         Args:
             progress: called with the number of entries checked, every 10,000.
         """
-        if self.path == ":memory:":
+        if self.path.startswith(":"):  # in memory, or the application's connection
             with self._lock:
                 return self._verify(self._conn(), progress)
         connection = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
@@ -489,7 +544,7 @@ class SQLiteStore:
 
     def _checkpoint(self) -> None:
         """Move the WAL into the file and empty it, so old values leave the disk."""
-        if self.path == ":memory:":
+        if self.path.startswith(":"):  # in memory, or the application's connection
             return
         with self._lock:
             connection = self._conn()
@@ -553,6 +608,33 @@ class SQLiteStore:
         with self._lock:
             row = self._conn().execute("SELECT version FROM structlogx_schema").fetchone()
         return int(row[0])
+
+
+@contextlib.contextmanager
+def _savepoint(connection: sqlite3.Connection) -> Iterator[None]:
+    """A nested transaction inside whatever the application has open (or none)."""
+    connection.execute("SAVEPOINT structlogx_audit")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            connection.execute("ROLLBACK TO structlogx_audit")
+            connection.execute("RELEASE structlogx_audit")
+        raise
+    connection.execute("RELEASE structlogx_audit")
+
+
+def _unreadable(row: Sequence[Any]) -> AuditEntry:
+    """An entry for a row whose JSON or time no longer parses; its content cannot match."""
+    return AuditEntry(
+        id=row[0],
+        timestamp=_dt.datetime.min.replace(tzinfo=_dt.timezone.utc),
+        action=str(row[2]),
+        data={"structlogx.unreadable": [str(value) for value in row[1:19]]},
+        seed=row[17] if isinstance(row[17], str) else None,
+        prev_hash=row[19],
+        hash=row[20],
+    )
 
 
 def _shred_row(entry: AuditEntry) -> tuple[Any, ...]:

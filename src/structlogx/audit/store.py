@@ -16,6 +16,9 @@ Store URLs:
 ``jsonl:///relative/path.jsonl``, ``jsonl:////absolute/path.jsonl``
     an append-only file with one JSON entry per line, fsynced on every commit
     (:class:`~structlogx.audit.jsonl.JSONLStore`).
+``postgresql://user:password@host:5432/dbname`` (or ``postgres://…``)
+    a PostgreSQL database shared by many servers
+    (:class:`~structlogx.audit.postgres.PostgresStore`; ``pip install structlogx[postgres]``).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ __all__ = [
 
 _ZERO = _dt.timedelta(0)
 
-SCHEMES = ("sqlite", "jsonl", "memory")
+SCHEMES = ("sqlite", "jsonl", "memory", "postgresql", "postgres")
 """The URL schemes :func:`open_store` understands."""
 
 
@@ -306,6 +309,10 @@ def open_store(url: str, **options: Any) -> Store:
         rest = url[len("sqlite://") :]
         path = ":memory:" if rest in (":memory:", "/:memory:") else _path_of(url, scheme)
         return SQLiteStore(path, url=url, **options)
+    if scheme in ("postgresql", "postgres"):
+        from structlogx.audit.postgres import PostgresStore
+
+        return PostgresStore(url, url=url, **options)
     from structlogx.audit.jsonl import JSONLStore
 
     return JSONLStore(_path_of(url, scheme), url=url, **options)

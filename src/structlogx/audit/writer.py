@@ -39,7 +39,15 @@ try:
 except ImportError:  # pragma: no cover - Windows: one process per spool
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["AsyncWriter", "ReplayReport", "Spool", "SyncWriter", "Writer", "replay_spool"]
+__all__ = [
+    "AsyncWriter",
+    "DirectWriter",
+    "ReplayReport",
+    "Spool",
+    "SyncWriter",
+    "Writer",
+    "replay_spool",
+]
 
 _WRITERS: weakref.WeakSet[SyncWriter] = weakref.WeakSet()
 
@@ -354,6 +362,26 @@ class SyncWriter:
     def close(self) -> None:
         """Close the store's connection."""
         self.store.close()
+
+
+class DirectWriter:
+    """Write each entry in the caller's thread, on its own: for transaction-bound stores,
+    where an entry must go through the connection, and transaction, of the thread that
+    logged it (so entries of different threads are never committed together)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def write(self, entry: AuditEntry) -> None:
+        """Write *entry* in the current transaction of the store's connection."""
+        self.store.append([entry])
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Nothing waits: always ``True``."""
+        return True
+
+    def close(self) -> None:
+        """The connection is the application's: nothing to close."""
 
 
 class AsyncWriter:

@@ -165,3 +165,33 @@ def test_a_failed_bound_write_is_reported_not_spooled(
                 extra={"action": "shop.order.paid"},
             )
         )
+
+
+def test_an_entry_logged_before_any_change_still_rolls_back(
+    database: sqlite3.Connection, logger: logging.Logger
+) -> None:
+    store = SQLiteStore.bound(lambda: database)
+    database.commit()  # the schema
+    logger.addHandler(AuditHandler(store, default_store=False))
+    logger.info("Refund started", extra={"action": "shop.order.refund_started"})
+    assert database.in_transaction  # begun for the entry, as sqlite3 does before a change
+    database.execute("UPDATE orders SET status = 'refunded' WHERE id = 1")
+    database.rollback()
+    assert store.count() == 0
+    assert database.execute("SELECT status FROM orders").fetchone() == ("pending",)
+
+
+def test_an_autocommit_connection_commits_each_entry_at_once(
+    tmp_path: Path, logger: logging.Logger
+) -> None:
+    connection = sqlite3.connect(tmp_path / "auto.sqlite3", isolation_level=None)
+    try:
+        store = SQLiteStore.bound(lambda: connection)
+        logger.addHandler(AuditHandler(store, default_store=False))
+        logger.info("x", extra={"action": "shop.order.paid"})
+        assert not connection.in_transaction
+        other = sqlite3.connect(tmp_path / "auto.sqlite3")
+        assert other.execute("SELECT count(*) FROM structlogx_audit_entry").fetchone() == (1,)
+        other.close()
+    finally:
+        connection.close()

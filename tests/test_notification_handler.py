@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -276,8 +277,6 @@ def test_logging_returns_while_the_mail_server_hangs(
         shop = Shop(slow, webhook_server, logger)
         shop.preferences.set(OWNER.id, "shop.order.paid", "mail", True)
         handler = shop.handler()
-        import time
-
         started = time.monotonic()
         shop.log("shop.order.paid", code="ABC42")
         assert time.monotonic() - started < 0.5
@@ -487,3 +486,15 @@ def test_builds_from_dictconfig_data(tmp_path: Path) -> None:
 def test_bad_options_are_named(options: dict[str, Any], error: str) -> None:
     with pytest.raises((TypeError, ValueError), match=error):
         NotificationHandler(RECIPIENTS, PREFERENCES, **options)
+
+
+def test_the_timer_sends_a_digest_when_its_window_ends(shop: Shop) -> None:
+    shop.preferences.set(OWNER.id, "shop.order.paid", "mail", True)
+    handler = shop.handler(digest_window_s=0.3, digest_threshold=1)
+    handler.notifier.clock = time.monotonic  # real time: no flush() below
+    for n in range(3):
+        shop.log("shop.order.paid", code=f"C{n}")
+    shop.smtp.wait_for(2, timeout=5)  # the first one, then the digest of the other two
+    assert sorted(s for _, s in shop.mails())[0] == (
+        "[Shop] event-1: 2 more: Order has been paid (in the last 0.3 seconds)"
+    )

@@ -251,11 +251,13 @@ class SQLiteStore:
     ) -> SQLiteStore:
         """Return a store that writes on the application's own connection, inside its
         current transaction, and never commits: entries commit or roll back with the
-        business change, as pretix's log entries do.
+        business change, as pretix's log entries do. An entry logged while no transaction
+        is open begins one, as ``sqlite3`` does before a change (unless the connection is in
+        autocommit mode), so the application's next commit or rollback decides for it.
 
         The entries are chained inside that transaction too: SQLite lets one transaction
         write at a time, so the head read there is the true head. The schema is created now,
-        on *connection()*, and committed only if the application commits.
+        on *connection()*: committed at once, or with the transaction open at that moment.
 
         Args:
             connection: returns the ``sqlite3.Connection`` the application is using now
@@ -275,8 +277,9 @@ class SQLiteStore:
         store._lock = threading.RLock()
         store._connection, store._lock_fd, store._pid = None, -1, os.getpid()
         store._bound, store.transaction_bound = connection, True
-        with store._write_transaction(store._conn()):
-            _migrate(store._conn())
+        current = store._conn()
+        with _savepoint(current, join=False):  # committed now unless a transaction is open
+            _migrate(current)
         _STORES.add(store)
         return store
 
@@ -611,8 +614,19 @@ class SQLiteStore:
 
 
 @contextlib.contextmanager
-def _savepoint(connection: sqlite3.Connection) -> Iterator[None]:
-    """A nested transaction inside whatever the application has open (or none)."""
+def _savepoint(connection: sqlite3.Connection, *, join: bool = True) -> Iterator[None]:
+    """A nested transaction inside the application's current one.
+
+    With no transaction open yet, one is begun first, as ``sqlite3`` itself does before a
+    change (unless the connection is in autocommit mode): the application's commit or
+    rollback then decides for the entry too, even when it was logged before any change.
+    """
+    legacy = getattr(sqlite3, "LEGACY_TRANSACTION_CONTROL", -1)
+    autocommit = getattr(connection, "autocommit", legacy)
+    if join and not connection.in_transaction and (
+        autocommit is False or (autocommit == legacy and connection.isolation_level is not None)
+    ):
+        connection.execute("BEGIN")
     connection.execute("SAVEPOINT structlogx_audit")
     try:
         yield

@@ -349,6 +349,14 @@ def _change_the_message(store: PostgresStore, url: str) -> None:
     sql(url, "UPDATE structlogx_audit_entry SET message = 'paid twice' WHERE id = 3")
 
 
+def _break_the_exact_json_text(store: PostgresStore, url: str) -> None:
+    sql(url, "UPDATE structlogx_audit_entry SET data_text = '{\"n\": ' WHERE id = 3")
+
+
+def _break_the_shred_record(store: PostgresStore, url: str) -> None:
+    sql(url, "UPDATE structlogx_audit_entry SET shred = 'not json' WHERE id = 3")
+
+
 def _delete_one(store: PostgresStore, url: str) -> None:
     sql(url, "DELETE FROM structlogx_audit_entry WHERE id = 3")
 
@@ -389,6 +397,8 @@ TAMPERS: list[tuple[Tamper, int, str]] = [
     (_change_one_byte_of_data, 3, "changed content"),
     (_change_the_exact_json_text, 3, "changed content"),
     (_change_the_message, 3, "changed content"),
+    (_break_the_exact_json_text, 3, "changed content"),
+    (_break_the_shred_record, 3, "changed content"),
     (_delete_one, 3, "missing entry"),
     (_insert_a_forged_entry, 4, "inserted entry"),
     (_swap_two, 3, "reordered entries"),
@@ -424,6 +434,8 @@ AWKWARD_DATA = {
     "negative_zero": -0.0,
     "big": 2**200,
     "float": 0.1,
+    "huge": [-0.0, 1e300, 2.5e-300, None],
+    "cafe\u0301": "NFD key",
 }
 
 

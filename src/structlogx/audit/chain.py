@@ -524,10 +524,14 @@ def verify_entries(
     anchor: tuple[int, str] | None = None,
     head: tuple[int, str | None] | None = None,
     progress: Callable[[int], object] | None = None,
+    content: Callable[[AuditEntry], str] = content_digest,
 ) -> VerifyReport:
     """Check *entries*, given in increasing id order, in one pass with bounded memory.
 
     Args:
+        content: returns an entry's content digest, raising ``ValueError`` when it cannot
+            be computed; by default :func:`content_digest` (a store that computes digests in
+            worker processes passes a lookup of their results).
         anchor: ``(id, hash)`` of the last pruned entry, which the first entry links to.
         head: ``(id, hash)`` of the newest entry as the store recorded it at its last write,
             so that entries deleted from the end are found too.
@@ -544,7 +548,7 @@ def verify_entries(
         if first_id is None:
             first_id = entry_id
         last_id = entry_id
-        problem = _check(entry, prev_id, prev_hash, pending)
+        problem = _check(entry, prev_id, prev_hash, pending, content)
         if problem is not None:
             return VerifyReport(checked, first_id, last_id, anchor_id, problem)
         prev_id, prev_hash = entry_id, entry.hash
@@ -567,7 +571,11 @@ def verify_entries(
 
 
 def _check(
-    entry: AuditEntry, prev_id: int, prev_hash: str | None, before: list[AuditEntry]
+    entry: AuditEntry,
+    prev_id: int,
+    prev_hash: str | None,
+    before: list[AuditEntry],
+    digest_of: Callable[[AuditEntry], str],
 ) -> Problem | None:
     entry_id = entry.id if entry.id is not None else -1
     if entry.hash is None:
@@ -578,7 +586,7 @@ def _check(
         gone = f"ids {prev_id + 1} to {entry_id - 1}" if entry_id > prev_id + 2 else "it"
         return Problem(prev_id + 1, "missing entry", f"{gone} cannot be found")
     try:
-        content = content_digest(entry)
+        content = digest_of(entry)
     except (ValueError, TypeError) as exc:
         return Problem(entry_id, "changed content", f"its content cannot be hashed: {exc}")
     if entry.prev_hash == prev_hash:

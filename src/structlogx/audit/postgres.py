@@ -43,12 +43,17 @@ schedule.
 
 A connection never crosses ``fork``: the child opens its own on first use and leaves the
 parent's alone (psycopg does not close a connection inherited across ``fork``).
+
+The module is longer than most (one store: its schema, its row mapping with the ``JSONB``
+fallbacks, and the chain operations, as :mod:`~structlogx.audit.sqlite` has them); splitting
+it would spread one table's rules over several files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import decimal
 import hashlib
 import json
 import math
@@ -258,7 +263,23 @@ def _json_value(jsonb: str, exact: str | None) -> Any:
         return json.loads(jsonb)
     value = json.loads(exact)
     found = json.loads(jsonb)
-    return value if found == _stand_in(value) else found
+    return value if _same(found, _stand_in(value)) else found
+
+
+def _same(found: Any, expected: Any) -> bool:
+    """Whether a ``JSONB`` value is the stand-in it should be (numbers compared as decimals:
+    ``JSONB`` gives ``1e+300`` back as an int of 301 digits)."""
+    if isinstance(found, bool) or isinstance(expected, bool):
+        return found is expected
+    if isinstance(found, int | float) and isinstance(expected, int | float):
+        return decimal.Decimal(repr(found)) == decimal.Decimal(repr(expected))
+    if isinstance(found, dict) and isinstance(expected, dict):
+        return found.keys() == expected.keys() and all(
+            _same(item, expected[key]) for key, item in found.items()
+        )
+    if isinstance(found, list) and isinstance(expected, list):
+        return len(found) == len(expected) and all(map(_same, found, expected))
+    return type(found) is type(expected) and bool(found == expected)
 
 
 def _entry(row: Sequence[Any]) -> AuditEntry:
@@ -282,6 +303,19 @@ def _entry(row: Sequence[Any]) -> AuditEntry:
         shredded=row[18],
         seed=row[19],
         shred=None if row[20] is None else json.loads(row[20]),
+        prev_hash=row[21],
+        hash=row[22],
+    )
+
+
+def _unreadable(row: Sequence[Any]) -> AuditEntry:
+    """An entry for a row whose JSON text no longer parses; its content cannot match."""
+    return AuditEntry(
+        id=row[0],
+        timestamp=_dt.datetime.min.replace(tzinfo=_dt.timezone.utc),
+        action=str(row[2]),
+        data={"structlogx.unreadable": [str(value) for value in row[1:21]]},
+        seed=row[19] if isinstance(row[19], str) else None,
         prev_hash=row[21],
         hash=row[22],
     )
@@ -637,7 +671,10 @@ class PostgresStore:
             if not rows:
                 return
             for row in rows:
-                yield _entry(row)
+                try:
+                    yield _entry(row)
+                except (ValueError, TypeError):  # JSON text that no longer parses: tampering
+                    yield _unreadable(row)
             last = rows[-1][0]
 
     def shred(

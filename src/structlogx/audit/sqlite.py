@@ -453,36 +453,60 @@ class SQLiteStore:
                     yield _unreadable(row)
             last = rows[-1][0]
 
-    def verify(self, progress: Callable[[int], object] | None = None) -> chain.VerifyReport:
+    def verify(
+        self, progress: Callable[[int], object] | None = None, *, workers: int | None = None
+    ) -> chain.VerifyReport:
         """Check the hash chain of every entry, in one pass with bounded memory.
 
-        Reads one snapshot on a connection of its own, so writers are not held up.
+        Reads one snapshot on a connection of its own, so writers are not held up. Content
+        digests (the costly part) are computed by worker processes on large stores, a chunk
+        of ids each, while this process checks the links in order.
 
         Args:
             progress: called with the number of entries checked, every 10,000.
+            workers: processes computing digests; default one per CPU (at most 4) for
+                stores of 50,000 entries or more, else none.
         """
         if self.path.startswith(":"):  # in memory, or the application's connection
             with self._lock:
-                return self._verify(self._conn(), progress)
+                return self._verify(self._conn(), progress, 0)
         connection = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None)
         try:
             connection.execute("BEGIN")  # one snapshot for the state row and every entry
-            return self._verify(connection, progress)
+            return self._verify(connection, progress, workers)
         finally:
             connection.close()
 
     def _verify(
-        self, connection: sqlite3.Connection, progress: Callable[[int], object] | None
+        self,
+        connection: sqlite3.Connection,
+        progress: Callable[[int], object] | None,
+        workers: int | None,
     ) -> chain.VerifyReport:
         head_id, head_hash, anchor_id, anchor_hash = connection.execute(
             f"SELECT head_id, head_hash, anchor_id, anchor_hash FROM {STATE}"
         ).fetchone()
-        return chain.verify_entries(
-            self._scan(connection),
-            anchor=None if anchor_id is None else (anchor_id, anchor_hash),
-            head=(head_id, head_hash),
-            progress=progress,
-        )
+        first = (anchor_id or 0) + 1
+        if workers is None:
+            workers = min(os.cpu_count() or 1, 4) if head_id - first >= 50_000 else 0
+        anchor = None if anchor_id is None else (anchor_id, anchor_hash)
+        if workers < 2:
+            return chain.verify_entries(
+                self._scan(connection), anchor=anchor, head=(head_id, head_hash), progress=progress
+            )
+        digests = _ParallelDigests(self.path, first, head_id, workers)
+        try:
+            return chain.verify_entries(
+                _links(connection),
+                anchor=anchor,
+                head=(head_id, head_hash),
+                progress=progress,
+                content=digests.lookup(connection),
+            )
+        except _WorkersFailed:  # no worker process could run here: do it all in this one
+            return self._verify(connection, progress, 0)
+        finally:
+            digests.close()
 
     def shred(
         self,
@@ -636,6 +660,111 @@ def _savepoint(connection: sqlite3.Connection, *, join: bool = True) -> Iterator
             connection.execute("RELEASE structlogx_audit")
         raise
     connection.execute("RELEASE structlogx_audit")
+
+
+_CHUNK: Final = 20_000  # ids per worker task: bounded memory, enough work per round trip
+
+
+def _links(connection: sqlite3.Connection) -> Iterator[AuditEntry]:
+    """Yield the entries' ids and hashes only, in id order (their content is digested apart)."""
+    epoch = _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
+    last = -1
+    while True:
+        rows = connection.execute(
+            f"SELECT id, prev_hash, hash FROM {TABLE} WHERE id > ? ORDER BY id LIMIT 5000", (last,)
+        ).fetchall()
+        if not rows:
+            return
+        for entry_id, prev_hash, digest in rows:
+            yield AuditEntry(epoch, "", id=entry_id, prev_hash=prev_hash, hash=digest)
+        last = rows[-1][0]
+
+
+def _chunk_digests(path: str, first: int, last: int) -> dict[int, str]:
+    """Worker task: the content digest of every entry with first <= id <= last.
+
+    An entry whose content cannot be digested maps to ``"!"`` and the reason.
+    """
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = connection.execute(
+            f"SELECT {_COLUMNS} FROM {TABLE} WHERE id BETWEEN ? AND ?", (first, last)
+        ).fetchall()
+    finally:
+        connection.close()
+    found = {}
+    for row in rows:
+        try:
+            found[row[0]] = _row_digest(row)
+        except (ValueError, TypeError) as exc:
+            found[row[0]] = f"!{exc}"
+    return found
+
+
+def _row_digest(row: Sequence[Any]) -> str:
+    try:
+        entry = _entry(row)
+    except (ValueError, TypeError):  # as _scan does: a row that no longer parses
+        entry = _unreadable(row)
+    return chain.content_digest(entry)
+
+
+class _WorkersFailed(Exception):
+    """The worker processes could not start or died (e.g. a ``__main__`` they cannot import)."""
+
+
+class _ParallelDigests:
+    """Content digests computed ahead by worker processes, a few chunks at a time."""
+
+    def __init__(self, path: str, first: int, last: int, workers: int) -> None:
+        import concurrent.futures
+        import multiprocessing
+
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn")  # no fork of our threads
+        )
+        self._path, self._first, self._last = path, first, last
+        self._starts = iter(range(first, last + 1, _CHUNK))
+        self._pending: dict[int, concurrent.futures.Future[dict[int, str]]] = {}
+        self._done: dict[int, str] = {}
+        self._chunk = -1
+        for _ in range(workers * 2):
+            self._submit()
+
+    def _submit(self) -> None:
+        start = next(self._starts, None)
+        if start is not None:
+            end = min(start + _CHUNK - 1, self._last)
+            self._pending[start] = self._pool.submit(_chunk_digests, self._path, start, end)
+
+    def lookup(self, connection: sqlite3.Connection) -> Callable[[AuditEntry], str]:
+        def content(entry: AuditEntry) -> str:
+            entry_id = entry.id or 0
+            chunk = self._first + (entry_id - self._first) // _CHUNK * _CHUNK
+            if chunk != self._chunk and self._first <= entry_id <= self._last:
+                future = self._pending.pop(chunk, None)
+                try:
+                    self._done = {} if future is None else future.result()
+                except (Exception, SystemExit) as exc:  # a worker's exit arrives as its error
+                    raise _WorkersFailed(str(exc)) from exc
+                self._chunk = chunk
+                self._submit()
+            found = self._done.get(entry_id)
+            if found is None:  # not seen by the worker (written or changed meanwhile): here
+                row = connection.execute(
+                    f"SELECT {_COLUMNS} FROM {TABLE} WHERE id = ?", (entry_id,)
+                ).fetchone()
+                if row is None:
+                    raise ValueError("the entry is gone")
+                return _row_digest(row)
+            if found.startswith("!"):
+                raise ValueError(found[1:])
+            return found
+
+        return content
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _unreadable(row: Sequence[Any]) -> AuditEntry:

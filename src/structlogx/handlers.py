@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import hashlib
 import logging
 import os
 import tempfile
@@ -55,7 +56,9 @@ def _spool_path(store: Store) -> str:
     path = getattr(store, "path", None)
     if isinstance(path, str) and not path.startswith(":"):  # a file, not :memory: or :bound:
         return path + ".spool.jsonl"
-    return os.path.join(tempfile.gettempdir(), f"structlogx-audit-{os.getpid()}.spool.jsonl")
+    # Named after the store, not the process: a restarted process finds and replays it.
+    name = hashlib.sha256(str(getattr(store, "url", "")).encode()).hexdigest()[:16]
+    return os.path.join(tempfile.gettempdir(), f"structlogx-audit-{name}.spool.jsonl")
 
 
 class AuditHandler(logging.Handler):
@@ -70,8 +73,9 @@ class AuditHandler(logging.Handler):
         durability: ``"sync"``: ``emit`` returns once the entry is committed (concurrent
             threads share commits); ``"async"``: ``emit`` queues it for a background thread.
         strict: raise store errors into the application instead of spooling them.
-        strength: for SQLite URLs, ``"fsync"`` (commits survive a power cut; the default) or
-            ``"crash"`` (they survive a killed application, not a power cut).
+        strength: for SQLite and PostgreSQL URLs, ``"fsync"`` (commits survive a power cut;
+            the default) or ``"crash"`` (they survive a killed application, not a power cut:
+            SQLite's ``synchronous=NORMAL``, PostgreSQL's ``synchronous_commit=off``).
         spool_path: where entries go when the store fails or the async queue stays full
             (default: next to the store file, ``<path>.spool.jsonl``).
         default_store: make this handler's store the one ``LoggedObject.all_logentries()``
@@ -125,7 +129,11 @@ class AuditHandler(logging.Handler):
             store = settings.AUDIT_STORE
         opened = isinstance(store, str)
         if isinstance(store, str):
-            options = {"synchronous": STRENGTHS[strength]} if store.startswith("sqlite:") else {}
+            options: dict[str, str] = {}
+            if store.startswith("sqlite:"):
+                options["synchronous"] = STRENGTHS[strength]
+            elif store.startswith(("postgresql:", "postgres:")):  # the same promise there
+                options["synchronous_commit"] = "on" if strength == "fsync" else "off"
             store = open_store(store, **options)
         elif not isinstance(store, Store):
             raise TypeError(f"store must be a URL or a Store, not {type(store).__name__}")

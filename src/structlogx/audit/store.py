@@ -281,6 +281,14 @@ def _path_of(url: str, scheme: str) -> str:
     return rest[1:]
 
 
+def _masked(url: str) -> str:
+    """*url* for messages: a password (``user:secret@`` or ``password=...``) hidden."""
+    import re
+
+    url = re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1********@", url)
+    return re.sub(r"(password\s*=\s*)\S+", r"\1********", url, flags=re.IGNORECASE)
+
+
 def open_store(url: str, **options: Any) -> Store:
     """Open the store named by *url* (see the module docs); *options* go to its class.
 
@@ -296,7 +304,7 @@ def open_store(url: str, **options: Any) -> Store:
         close = difflib.get_close_matches(scheme, SCHEMES, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ValueError(
-            f"unknown audit store URL {url!r}: the scheme must be one of "
+            f"unknown audit store URL {_masked(url)!r}: the scheme must be one of "
             f"{', '.join(s + '://' for s in SCHEMES)}{hint}"
         )
     if scheme == "memory":

@@ -42,17 +42,27 @@ def url_for(kind: str, tmp_path: Path) -> str:
     return "jsonl:///" + str(tmp_path / "audit.jsonl")
 
 
-@pytest.fixture(params=(*STORE_KINDS, "postgres"))
+@pytest.fixture(params=(*STORE_KINDS, "postgres", "sqlite-bound"))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty store of every kind (PostgreSQL: a fresh database, ``tests/pg_server.py``)."""
+    """A fresh, empty store of every kind (PostgreSQL: a fresh database, ``tests/pg_server.py``;
+    sqlite-bound: :meth:`SQLiteStore.bound` on an application connection in autocommit mode,
+    so each write is its own transaction)."""
+    connection = None
     if request.param == "postgres":
-        opened = open_store(request.getfixturevalue("pg_store_url"))
+        opened: Store = open_store(request.getfixturevalue("pg_store_url"))
+    elif request.param == "sqlite-bound":
+        connection = sqlite3.connect(
+            tmp_path / "app.sqlite3", isolation_level=None, check_same_thread=False
+        )
+        opened = SQLiteStore.bound(lambda: connection)
     else:
         opened = open_store(url_for(request.param, tmp_path))
     try:
         yield opened
     finally:
         opened.close()
+        if connection is not None:
+            connection.close()
 
 
 def at(minutes: float) -> dt.datetime:

@@ -307,6 +307,7 @@ def test_lost_connection_is_dropped_and_reopened(smtp_server: SMTPServer) -> Non
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_forked_child_opens_its_own_connection(smtp_server: SMTPServer) -> None:
     with smtp(smtp_server) as backend:
         backend.send_messages([message("parent before")])

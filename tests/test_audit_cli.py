@@ -214,14 +214,18 @@ def test_show_reads_the_trail_the_demo_wrote(tmp_path: Path) -> None:
     result = run_cli("audit", "show", "--store", url, "--import", "structlogx._demo", cwd=tmp_path)
 
     assert result.returncode == 0, result.stderr
-    assert [row[2] for row in table_rows(result.stdout)] == [
-        "WHAT",
+    rows = table_rows(result.stdout)
+    assert [row[2] for row in rows[3:]] == [
         "The order has been canceled (customer request).",
         "The order status was changed to paid.",
         "The order has been marked as paid.",
         "The order was placed (12.50 EUR).",
     ]
-    assert all(row[1] == "alice@example.com" for row in table_rows(result.stdout)[1:])
+    assert all(row[1] == "alice@example.com" for row in rows[3:])
+    # The demo honoured customer 8's erasure request: shredded, and the shredding recorded.
+    assert rows[2][1:3] == ["[shredded]", "The order was placed ([shredded] EUR)."]
+    assert rows[1][1] == "privacy@shop.example"
+    assert rows[1][2].startswith("Shredded personal data in 1 audit entry")
 
 
 def test_show_output_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:

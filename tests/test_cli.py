@@ -41,8 +41,10 @@ def test_demo_writes_json_lines_and_says_where(tmp_path: Path) -> None:
         "shop.order.paid",
         "shop.order.changed",
         "shop.order.canceled",
+        "shop.order.placed",  # bob's, outside the bound request
     ]
-    assert all(entry["request_id"] == "req-7f3a" for entry in entries if "action" in entry)
+    assert all(entry["request_id"] == "req-7f3a" for entry in entries[:-1] if "action" in entry)
+    assert "request_id" not in entries[-1]
     assert any(entry.get("exception", {}).get("type") == "TimeoutError" for entry in entries)
     placed = entries[1]
     assert placed["data"]["total"] == "12.50"
@@ -63,18 +65,38 @@ def test_demo_prints_its_audit_trail_oldest_first(tmp_path: Path) -> None:
         ["alice@example.com", "The order has been marked as paid.", "Order ABC42"],
         ["alice@example.com", "The order status was changed to paid.", "Order ABC42"],
         ["alice@example.com", "The order has been canceled (customer request).", "Order ABC42"],
+        ["bob@example.com", "The order was placed (8.00 EUR).", "Order XYZ9"],
     ]
-    assert f"audit trail  {store}  (4 entries)" in result.stdout
+    assert f"audit trail  {store}  (6 entries)" in result.stdout
     url = f"sqlite:///{store}"
     assert f"structlogx audit show --store {url} --import structlogx._demo" in result.stdout
-    assert f"structlogx audit export --store {url} --import structlogx._demo" in result.stdout
+    assert f"structlogx audit verify --store {url}" in result.stdout
+
+
+def test_demo_verifies_erases_a_customer_and_exports_the_trail(tmp_path: Path) -> None:
+    result = run_cli("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Hash chain: OK: 5 entries verified (ids 1 to 5)" in result.stdout
+    assert "Erasure request of customer 8: shredded personal data in 1 entry" in result.stdout
+    assert "Hash chain after the erasure: OK: 6 entries verified (ids 1 to 6)" in result.stdout
+    store = tmp_path / "structlogx-demo" / "audit.sqlite3"
+    for name in ("audit.sqlite3", "audit.sqlite3-wal"):
+        path = store.with_name(name)
+        if path.exists():
+            assert b"bob@example.com" not in path.read_bytes()
+    page = tmp_path / "structlogx-demo" / "audit.html"
+    assert f"html page    {page}" in result.stdout
+    text = page.read_text(encoding="utf-8")
+    assert "The order has been canceled (customer request)." in text
+    assert "bob@example.com" not in text
+    assert "structlogx.audit.shredded" in text
 
 
 def test_demo_starts_a_fresh_trail_each_run(tmp_path: Path) -> None:
     assert run_cli("demo", cwd=tmp_path).returncode == 0
     again = run_cli("demo", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "(4 entries)" in again.stdout
+    assert "(6 entries)" in again.stdout
 
 
 def test_demo_mails_its_error_to_files_and_says_where(tmp_path: Path) -> None:

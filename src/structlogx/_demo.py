@@ -217,17 +217,52 @@ def _play(directory: Path, stream: TextIO) -> None:
             except TimeoutError:
                 logger.exception("Could not send the confirmation for %s", order.code)
             order.log_action("shop.order.canceled", user=alice, data={"reason": "customer request"})
+        bob = Customer(pk=8, email="bob@example.com")  # asks to be forgotten, below
+        poster = Order(pk=1043, code="XYZ9", total=Decimal("8.00"))
+        logger.info(
+            "Order %s placed",
+            poster.code,
+            extra={
+                "action": "shop.order.placed",
+                "user": bob,
+                "object": poster,
+                "data": {"total": poster.total, "items": ["poster"]},
+            },
+        )
     finally:
         for handler in logging.getLogger(__name__).handlers:
             handler.flush()  # the audit writer and the mail sender too
 
 
+def verify_erase_export(store_path: Path, html_path: Path, stream: TextIO | None = None) -> None:
+    """Check the trail's hash chain, honour customer 8's erasure request, export the trail
+    as one HTML page, and say what happened."""
+    from structlogx.audit import open_store
+    from structlogx.audit.export import iter_entries, write_html
+
+    out = stream or sys.stdout
+    store = open_store(f"sqlite:///{store_path}")
+    try:
+        print(f"Hash chain: {store.verify()}", file=out)
+        erased = store.shred(
+            actor="8", reason="erasure request from the customer", by="privacy@shop.example"
+        )
+        print(f"Erasure request of customer 8: {erased}, recorded in the trail", file=out)
+        print(f"Hash chain after the erasure: {store.verify()}", file=out)
+        with html_path.open("w", encoding="utf-8") as page:
+            write_html(iter_entries(store, visible=None), page, title="structlogx demo trail")
+    finally:
+        store.close()
+
+
 def size_of(path: Path) -> str:
-    """Return ``7 lines`` for a text output, ``4 entries`` for the audit store, ``1 message``
-    for the mail folder."""
+    """Return ``8 lines`` for a text output, ``6 entries`` for the audit store, ``1 message``
+    for a mail folder, the size of the HTML page."""
     if path.is_dir():
         count = sum(1 for _ in path.glob("*.eml"))
         return f"{count} message" if count == 1 else f"{count} messages"
+    if path.suffix == ".html":
+        return f"{path.stat().st_size:,} bytes, no network needed"
     if path.suffix == ".sqlite3":
         from structlogx.audit import open_store
 
@@ -236,7 +271,7 @@ def size_of(path: Path) -> str:
             count = store.count(visible=None)
         finally:
             store.close()
-        return f"{count} entries"
+        return f"{count} entries" if count != 1 else "1 entry"
     with path.open(encoding="utf-8") as lines:
         return f"{sum(1 for _ in lines)} lines"
 

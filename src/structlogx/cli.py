@@ -16,7 +16,7 @@ __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from structlogx._demo import print_trail, run, size_of
+    from structlogx._demo import print_trail, run, size_of, verify_erase_export
 
     directory = Path(args.dir).resolve()
     print(f"structlogx {__version__} demo: a shop logs technical and business records.\n")
@@ -24,18 +24,21 @@ def _demo(args: argparse.Namespace) -> int:
     logging.shutdown()
     print()
     store = print_trail(written["audit trail"])
+    print()
+    written["html page"] = directory / "audit.html"
+    verify_erase_export(written["audit trail"], written["html page"])
     print("\nWhat it wrote:")
     for role, path in written.items():
         print(f"  {role:<12} {path}  ({size_of(path)})")
     texts = "--import structlogx._demo"  # the demo's display texts
+    mail = next(iter(sorted(written["admin mail"].glob("*.eml"))), written["admin mail"])
     print(
         "\nNext: look at the JSON lines, e.g.  python -m json.tool --json-lines "
         + str(written["json lines"])
         + f"\n      the audit trail:              structlogx audit show --store {store} {texts}"
-        + f"\n      the trail as one web page:    structlogx audit export --store {store} {texts}"
-        + " --format html --output audit.html"
-        + "\n      the admin mail of the error:  "
-        + str(next(iter(sorted(written["admin mail"].glob("*.eml"))), written["admin mail"]))
+        + f"\n      check its hash chain:         structlogx audit verify --store {store}"
+        + f"\n      the trail as one web page:    open {written['html page']} in a browser"
+        + f"\n      the admin mail of the error:  {mail}"
     )
     return 0
 

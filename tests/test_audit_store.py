@@ -42,14 +42,22 @@ def url_for(kind: str, tmp_path: Path) -> str:
     return "jsonl:///" + str(tmp_path / "audit.jsonl")
 
 
-@pytest.fixture(params=(*STORE_KINDS, "postgres", "sqlite-bound"))
+@pytest.fixture(params=(*STORE_KINDS, "postgres", "sqlite-bound", "postgres-bound"))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """A fresh, empty store of every kind (PostgreSQL: a fresh database, ``tests/pg_server.py``;
-    sqlite-bound: :meth:`SQLiteStore.bound` on an application connection in autocommit mode,
-    so each write is its own transaction)."""
+    sqlite-bound and postgres-bound: ``bound()`` stores on an application connection in
+    autocommit mode, so each write is its own transaction)."""
     connection = None
     if request.param == "postgres":
         opened: Store = open_store(request.getfixturevalue("pg_store_url"))
+    elif request.param == "postgres-bound":
+        import psycopg
+
+        from structlogx.audit.postgres import PostgresStore
+
+        dsn = request.getfixturevalue("pg_store_url")
+        connection = psycopg.connect(dsn, autocommit=True)  # type: ignore[assignment]
+        opened = PostgresStore.bound(lambda: connection)
     elif request.param == "sqlite-bound":
         connection = sqlite3.connect(
             tmp_path / "app.sqlite3", isolation_level=None, check_same_thread=False

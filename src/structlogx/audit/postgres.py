@@ -441,6 +441,68 @@ class PostgresStore:
             self._conn()
         _STORES.add(self)
 
+    transaction_bound = False
+    """Whether entries are written inside the application's own transactions (:meth:`bound`)."""
+
+    _bound: Callable[[], Any] | None = None
+
+    @classmethod
+    def bound(
+        cls,
+        connection: Callable[[], Any],
+        *,
+        table_prefix: str = "structlogx_audit",
+        url: str = "postgresql+transaction://",
+    ) -> PostgresStore:
+        """Return a store that writes on the application's own psycopg connection, inside
+        its current transaction, and never commits: entries commit or roll back with the
+        business change.
+
+        Each write locks the chain's state row (``SELECT ... FOR UPDATE``) until the
+        application's transaction ends, so transactions that write audit entries take turns
+        and the chain never forks; keep them short. An entry logged while the connection has
+        no transaction open begins one, as psycopg does at a first statement (unless the
+        connection is in autocommit mode). The schema is created now: committed at once, or
+        with the transaction open at that moment. ``shred`` runs no ``VACUUM`` here (it
+        cannot run inside a transaction): call :meth:`vacuum` on an ordinary store later.
+
+        Args:
+            connection: returns the ``psycopg.Connection`` the application is using now
+                (called at each write).
+            table_prefix: as for the constructor.
+            url: a name for messages.
+
+        Raises:
+            TypeError: *connection* is not callable.
+        """
+        if not callable(connection) or hasattr(connection, "cursor"):
+            raise TypeError(
+                "connection must be a callable returning the psycopg connection "
+                "(e.g. lambda: conn), so that each write uses the current one"
+            )
+        if not isinstance(table_prefix, str) or not _PREFIX_RE.match(table_prefix):
+            raise ValueError(
+                f"table_prefix must be lower-case letters, digits and _, not {table_prefix!r}"
+            )
+        store = cls.__new__(cls)
+        store._psycopg = _import_psycopg()
+        store.dsn, store.url, store.table_prefix = "", url, table_prefix
+        store.connect_timeout_s, store.lock_timeout_s, store.synchronous_commit = 0.0, 0.0, None
+        store.table = _quote(f"{table_prefix}_entry")
+        store._state = _quote(f"{table_prefix}_state")
+        store._schema = _quote(f"{table_prefix}_schema")
+        store._migrations = migrations(table_prefix)
+        store._lock_key = int.from_bytes(
+            hashlib.sha256(f"structlogx:{table_prefix}".encode()).digest()[:8], "big", signed=True
+        )
+        store._copy = f"COPY {store.table} ({_INSERT_COLUMNS}) FROM STDIN"
+        store._lock = threading.RLock()
+        store._connection, store._pid = None, os.getpid()
+        store._bound, store.transaction_bound = connection, True
+        store._migrate(store._conn())
+        _STORES.add(store)
+        return store
+
     def __repr__(self) -> str:
         return f"PostgresStore({_masked(self.url)!r})"
 
@@ -473,6 +535,8 @@ class PostgresStore:
 
     def _conn(self) -> Any:
         """Return this process's connection, (re)opening it when needed; hold ``_lock``."""
+        if self._bound is not None:
+            return self._bound()
         connection = self._connection
         if connection is not None and self._pid != os.getpid():
             _ABANDONED.append(connection)  # forked: the parent's connection is not ours to use
@@ -499,8 +563,14 @@ class PostgresStore:
         """Hold ``_lock`` and yield a cursor inside a transaction on this process's connection."""
         with self._lock:
             connection = self._conn()
+            if (
+                self._bound is not None
+                and not connection.autocommit
+                and connection.info.transaction_status == self._psycopg.pq.TransactionStatus.IDLE
+            ):
+                connection.execute("SELECT 1")  # begins the application's transaction
             with connection.transaction(), connection.cursor() as cursor:
-                yield cursor
+                yield cursor  # a savepoint inside the application's transaction, if any
 
     def _migrate(self, connection: Any) -> None:
         latest = len(self._migrations)
@@ -625,7 +695,10 @@ class PostgresStore:
         return int(row[0])
 
     def close(self) -> None:
-        """Close this process's connection (a later call reopens it)."""
+        """Close this process's connection (a later call reopens it); a bound store's
+        connection belongs to the application and stays open."""
+        if self._bound is not None:
+            return
         with self._lock:
             connection, self._connection = self._connection, None
             if connection is not None:
@@ -645,21 +718,29 @@ class PostgresStore:
         Args:
             progress: called with the number of entries checked, every 10,000.
         """
+        if self._bound is not None:  # what the application's connection sees, as it is
+            with self._lock:
+                return self._verify(self._conn(), progress)
         connection = self._open(autocommit=False)
         try:
             connection.isolation_level = self._psycopg.IsolationLevel.REPEATABLE_READ
             connection.read_only = True
-            head_id, head_hash, anchor_id, anchor_hash = connection.execute(
-                f"SELECT head_id, head_hash, anchor_id, anchor_hash FROM {self._state}"
-            ).fetchone()
-            return chain.verify_entries(
-                self._scan(connection),
-                anchor=None if anchor_id is None else (anchor_id, anchor_hash),
-                head=(head_id, head_hash),
-                progress=progress,
-            )
+            return self._verify(connection, progress)
         finally:
             connection.close()
+
+    def _verify(
+        self, connection: Any, progress: Callable[[int], object] | None
+    ) -> chain.VerifyReport:
+        head_id, head_hash, anchor_id, anchor_hash = connection.execute(
+            f"SELECT head_id, head_hash, anchor_id, anchor_hash FROM {self._state}"
+        ).fetchone()
+        return chain.verify_entries(
+            self._scan(connection),
+            anchor=None if anchor_id is None else (anchor_id, anchor_hash),
+            head=(head_id, head_hash),
+            progress=progress,
+        )
 
     def _scan(self, connection: Any) -> Iterator[AuditEntry]:
         last = -(2**63)
@@ -741,7 +822,7 @@ class PostgresStore:
                         updates,
                     )
         if report.entries and not dry_run:
-            if vacuum:
+            if vacuum and self._bound is None:  # no VACUUM inside a transaction
                 self.vacuum()
             self.append([plan.record(report, by)])
         return report

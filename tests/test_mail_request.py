@@ -511,3 +511,18 @@ def test_is_internal_defaults_to_settings_and_accepts_none() -> None:
 def test_is_internal_ignores_the_forwarded_header() -> None:
     forged = read(environ(HTTP_X_FORWARDED_FOR="127.0.0.1"))
     assert is_internal(forged, ["127.0.0.1"]) is False
+
+
+def test_a_request_object_with_slots_is_read() -> None:
+    class Slotted:
+        __slots__ = ("environ",)
+
+        def __init__(self, environ: dict[str, object]) -> None:
+            self.environ = environ
+
+    info = request_info(
+        Slotted({"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "REMOTE_ADDR": "127.0.0.1"})
+    )
+    assert info is not None
+    assert info.kind != "unknown"
+    assert info.client_address == "127.0.0.1"

@@ -492,7 +492,8 @@ def _read_django(reader: _Reader, request: object) -> dict[str, Any]:
 
 def _parsed(reader: _Reader, request: object, name: str, what: str) -> Any:
     """Return a lazily parsed attribute only if the application already parsed it."""
-    if name in (_get(request, "__dict__") or {}):
+    attributes = _get(request, "__dict__")
+    if isinstance(attributes, dict) and name in attributes:  # objects with __slots__ have none
         return reader.attr(request, name, what)
     descriptor = getattr(type(request), name, None)
     if descriptor is not None and "cached" in type(descriptor).__name__:

@@ -1,0 +1,1 @@
+"""Integrations with web frameworks: Django, WSGI and ASGI."""

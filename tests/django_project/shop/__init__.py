@@ -1,0 +1,1 @@
+"""A tiny shop app: orders that log their changes."""

@@ -1,0 +1,1 @@
+"""The test site of the Django integration tests."""

@@ -1,0 +1,84 @@
+"""Settings of the test site: the structlogx app, the shop, and structlogx in LOGGING."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+SECRET_KEY = "structlogx-tests-only"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "localhost"]
+USE_TZ = True
+ROOT_URLCONF = "testsite.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "structlogx.contrib.django",
+    "shop",
+]
+
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "structlogx.contrib.django.middleware.RequestContextMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        # The test runner uses an in-memory database; this file is only for manage-style runs.
+        "NAME": os.path.join(tempfile.gettempdir(), f"structlogx-django-{os.getpid()}.sqlite3"),
+    }
+}
+
+ADMINS = [("Ops", "ops@example.com")]
+SERVER_EMAIL = "errors@example.com"
+INTERNAL_IPS: list[str] = []
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request": {"()": "structlogx.contrib.django.middleware.RequestFilter"},
+    },
+    "handlers": {
+        "audit": {
+            "class": "structlogx.handlers.AuditHandler",
+            "store": "ext://structlogx.contrib.django.store.default_store",
+        },
+        "mail_admins": {
+            "class": "structlogx.handlers.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["request"],
+            "email_backend": "structlogx.contrib.django.mail.DjangoEmailBackend",
+            "blocking": True,
+            "throttle_window_s": 0,
+        },
+    },
+    "loggers": {
+        "shop": {"handlers": ["audit", "mail_admins"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["mail_admins"], "level": "ERROR", "propagate": False},
+    },
+}

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.test import Client, TestCase, TransactionTestCase, override_settings
 
@@ -125,6 +126,46 @@ class TransactionTests(TransactionTestCase):
         LogEntry.objects.update(message="forged")
         with pytest.raises(CommandError):
             call_command("structlogx_verify", stdout=io.StringIO())
+
+
+class NotificationAfterCommitTests(TransactionTestCase):
+    """The ``notify`` handler in LOGGING defers with ``transaction.on_commit``."""
+
+    def setUp(self) -> None:
+        self.order = Order.objects.create(code="N1")
+
+    def test_a_successful_change_notifies_once_after_commit(self) -> None:
+        with transaction.atomic():
+            self.order.status = "paid"
+            self.order.save()
+            self.order.log_action("shop.order.paid", user="alice", data={"status": "paid"})
+            assert LogEntry.objects.count() == 1  # the entry is in the transaction...
+            assert mail.outbox == []  # ...the notification waits for the commit
+        assert LogEntry.objects.count() == 1
+        [message] = mail.outbox
+        assert message.to == ["Olga <owner@example.com>"]
+        assert message.from_email == "shop@example.com"
+        assert message.subject == "[Shop] Order N1 has been marked as paid"
+        assert "Order N1 has been marked as paid" in message.body
+
+    def test_a_rolled_back_change_notifies_nobody(self) -> None:
+        def pay_then_fail() -> None:
+            with transaction.atomic():
+                self.order.status = "paid"
+                self.order.save()
+                self.order.log_action("shop.order.paid", user="alice")
+                raise RuntimeError("failed after the change")
+
+        with pytest.raises(RuntimeError):
+            pay_then_fail()
+        assert Order.objects.get(pk=self.order.pk).status == "pending"
+        assert LogEntry.objects.count() == 0
+        assert mail.outbox == []
+
+    def test_the_pay_view_notifies_once(self) -> None:
+        assert _client().get(f"/orders/{self.order.pk}/pay/").status_code == 200
+        assert [m.subject for m in mail.outbox] == ["[Shop] Order N1 has been marked as paid"]
+        assert LogEntry.objects.get().action == "shop.order.paid"
 
 
 class LoggedModelTests(TestCase):

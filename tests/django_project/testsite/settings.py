@@ -76,9 +76,30 @@ LOGGING = {
             "blocking": True,
             "throttle_window_s": 0,
         },
+        # Notifications of committed changes only: transaction.on_commit defers them.
+        "notify": {
+            "class": "structlogx.handlers.NotificationHandler",
+            "recipients": "ext://shop.notify.recipients",
+            "preferences": "ext://shop.notify.preferences",
+            "registry": "ext://shop.notify.registry",
+            "methods": [
+                {
+                    "class": "structlogx.notifications.MailMethod",
+                    "email_backend": "structlogx.contrib.django.mail.DjangoEmailBackend",
+                    "from_email": "shop@example.com",
+                    "subject_prefix": "[Shop] ",
+                }
+            ],
+            "on_commit": "django.db.transaction.on_commit",
+            "blocking": True,
+        },
     },
     "loggers": {
-        "shop": {"handlers": ["audit", "mail_admins"], "level": "INFO", "propagate": False},
+        "shop": {
+            "handlers": ["audit", "mail_admins", "notify"],
+            "level": "INFO",
+            "propagate": False,
+        },
         "django.request": {"handlers": ["mail_admins"], "level": "ERROR", "propagate": False},
     },
 }

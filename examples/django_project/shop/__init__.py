@@ -1,0 +1,1 @@
+"""The example shop: an order that keeps its history in the audit trail."""

@@ -748,3 +748,63 @@ def test_a_newer_schema_raises_a_clear_runtime_error(tmp_path: Path) -> None:
         open_store(sqlite_url(path))
     # The refusal changed nothing.
     assert table_rows(path, "SELECT version FROM structlogx_schema") == [(len(MIGRATIONS) + 5,)]
+
+
+# -- the chain's operations, on every store ------------------------------------------------------
+
+
+def test_verify_passes_on_what_was_appended(store: Store) -> None:
+    store.append([make_entry(data={"n": n}) for n in range(5)])
+    report = store.verify()
+    assert report.ok, report
+    assert (report.checked, report.first_id, report.last_id) == (5, 1, 5)
+
+
+def test_shred_replaces_one_objects_values_and_keeps_the_chain(store: Store) -> None:
+    store.append(
+        [
+            make_entry(object_type="shop.Customer", object_id="7", object_text="ann@example.com",
+                       message="mail to ann@example.com",
+                       data={"email": "ann@example.com", "amount": "3.00"}),
+            make_entry(object_type="shop.Customer", object_id="8", object_text="bo@example.com",
+                       message="mail to bo@example.com", data={"email": "bo@example.com"}),
+        ]
+    )  # fmt: skip
+    report = store.shred(object=("shop.Customer", "7"), fields=["message", "data.email",
+                         "object_text"], reason="erasure request", by="dpo")  # fmt: skip
+    assert report.entries == 1
+    (shredded,) = store.query(object=("shop.Customer", "7"))
+    assert shredded.shredded
+    assert (shredded.message, shredded.object_text) == ("[shredded]", "[shredded]")
+    assert shredded.data == {"email": "[shredded]", "amount": "3.00"}
+    (kept,) = store.query(object=("shop.Customer", "8"))
+    assert kept.message == "mail to bo@example.com"
+    (record,) = store.query(action="structlogx.audit.shredded")
+    assert record.data["reason"] == "erasure request"
+    assert record.data["entries"] == 1
+    assert store.verify().ok
+
+
+def test_prune_leaves_an_anchor_the_rest_verifies_from(store: Store) -> None:
+    store.append([make_entry(timestamp=T0 + dt.timedelta(hours=n)) for n in range(5)])
+    report = store.prune(T0 + dt.timedelta(hours=2), reason="retention")
+    assert (report.entries, report.anchor_id) == (2, 2)
+    verified = store.verify()
+    assert verified.ok, verified
+    assert verified.anchor_id == 2
+    assert verified.checked == 4  # entries 3 to 5, and the record of the pruning
+    assert store.get(1) is None
+    (record,) = store.query(action="structlogx.audit.pruned")
+    assert record.data["entries"] == 2
+
+
+def test_replay_appends_spooled_entries_in_order(store: Store, tmp_path: Path) -> None:
+    from structlogx.audit.writer import Spool
+
+    spool = Spool(str(tmp_path / "spool.jsonl"))
+    spool.write([make_entry(data={"n": n}) for n in range(3)], "the store was down")
+    store.append([make_entry(data={"n": "live"})])
+    assert spool.replay(store).replayed == 3
+    assert [entry.data["n"] for entry in reversed(store.query())] == ["live", 0, 1, 2]
+    assert spool.read() == []
+    assert store.verify().ok

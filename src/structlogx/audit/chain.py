@@ -529,6 +529,7 @@ def verify_entries(
     head: tuple[int, str | None] | None = None,
     progress: Callable[[int], object] | None = None,
     content: Callable[[AuditEntry], str] = content_digest,
+    head_may_lag: bool = False,
 ) -> VerifyReport:
     """Check *entries*, given in increasing id order, in one pass with bounded memory.
 
@@ -539,6 +540,8 @@ def verify_entries(
         anchor: ``(id, hash)`` of the last pruned entry, which the first entry links to.
         head: ``(id, hash)`` of the newest entry as the store recorded it at its last write,
             so that entries deleted from the end are found too.
+        head_may_lag: the head is written after the entries (not in one transaction), so a
+            head older than the chain's end is accepted.
         progress: called with the number of entries checked, every 10,000 entries.
     """
     prev_id, prev_hash = anchor if anchor is not None else (0, None)
@@ -559,7 +562,8 @@ def verify_entries(
         pending[:] = [entry]
         if progress is not None and checked % 10_000 == 0:
             progress(checked)
-    if head is not None and (head[0] != prev_id or head[1] != prev_hash):
+    lagging = head is not None and head_may_lag and 0 <= head[0] < prev_id
+    if head is not None and not lagging and (head[0] != prev_id or head[1] != prev_hash):
         if head[0] > prev_id:
             problem = Problem(
                 prev_id + 1,

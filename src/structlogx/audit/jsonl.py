@@ -40,8 +40,10 @@ class JSONLStore:
     """Audit entries appended to a JSON-lines file, hash-chained (see the module docs).
 
     After :meth:`prune` the file starts with an anchor line, ``{"structlogx_anchor": {"id":
-    ..., "hash": ...}}``. Entries deleted from the end of the file cannot be detected (the
-    file keeps no head record apart from its last line): where that matters, use SQLite.
+    ..., "hash": ...}}``. Each append also rewrites ``<path>.head`` (the last id and hash),
+    so that :meth:`verify` finds entries deleted from the end of the file; a head that lags
+    behind the file (a crash between the two writes) is not a problem, a missing head file
+    means the end cannot be checked.
 
     Raises:
         OSError: the file cannot be opened for appending; the message names the path.
@@ -123,7 +125,26 @@ class JSONLStore:
             os.fsync(stream.fileno())
             last_id += len(entries)
             self._tail = (stream.tell(), last_id, last_hash)
+            self._write_head(last_id, last_hash)  # under the file lock: heads never go back
         return [entry.id for entry in entries]  # type: ignore[misc]
+
+    def _write_head(self, last_id: int, last_hash: str | None) -> None:
+        temporary = f"{self.path}.head.{os.getpid()}.tmp"
+        with open(temporary, "wb") as stream:
+            stream.write(json_text({"id": last_id, "hash": last_hash}).encode("utf-8"))
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, self.path + ".head")
+
+    def _head(self) -> tuple[int, str | None] | None:
+        try:
+            with open(self.path + ".head", encoding="utf-8") as stream:
+                value = json.load(stream)
+            return int(value["id"]), value["hash"]
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError, KeyError):
+            return (-1, "unreadable")  # tampered with: verify reports it
 
     def get(self, entry_id: int) -> AuditEntry | None:
         """Return the entry with this id, or ``None``."""
@@ -144,8 +165,11 @@ class JSONLStore:
         return sum(1 for entry in self._read() if query.matches(entry))
 
     def verify(self, progress: Callable[[int], object] | None = None) -> chain.VerifyReport:
-        """Check the hash chain, line by line (entries deleted from the end go unnoticed)."""
-        return chain.verify_entries(self._read(), anchor=self._anchor(), progress=progress)
+        """Check the hash chain, line by line, and the end of the file against its head."""
+        return chain.verify_entries(
+            self._read(), anchor=self._anchor(), head=self._head(), head_may_lag=True,
+            progress=progress,
+        )  # fmt: skip
 
     def _rewrite(self, anchor: tuple[int, str | None] | None, entries: list[AuditEntry]) -> None:
         """Replace the file atomically (shred and prune rewrite it; appends wait on the lock)."""

@@ -384,6 +384,15 @@ class ShredPlan:
         query = Query.build(object=object, actor=actor, visible=None, limit=None)
         return cls(query, check_fields(fields), reason)
 
+    def apply(self, entries: list[AuditEntry], report: ShredReport) -> None:
+        """Shred the matching entries of *entries* in place, counting them in *report*
+        (a dry run only counts); for stores that hold their entries as a list."""
+        for index, entry in enumerate(entries):
+            if self.query.matches(entry):
+                shredded = report.add(entry, self.fields)
+                if shredded is not None and not report.dry_run:
+                    entries[index] = shredded
+
     def record(self, report: ShredReport, by: object) -> AuditEntry:
         """Return the ``structlogx.audit.shredded`` entry that records the shredding."""
         subject = (
@@ -450,6 +459,14 @@ class PrunePlan:
         if not isinstance(before, _dt.datetime):
             raise TypeError(f"before must be a datetime, not {type(before).__name__}")
         return cls(as_utc(before), str(reason))
+
+    def old_entries(self, entries: Sequence[AuditEntry]) -> int:
+        """Return how many of *entries* (in id order) go: the run from the oldest that are
+        all before ``before``."""
+        cut = 0
+        while cut < len(entries) and as_utc(entries[cut].timestamp) < self.before:
+            cut += 1
+        return cut
 
     def record(self, report: PruneReport, by: object) -> AuditEntry:
         """Return the ``structlogx.audit.pruned`` entry that records the pruning."""

@@ -206,11 +206,7 @@ class JSONLStore:
         report = chain.ShredReport(dry_run=dry_run)
         with self._lock, self._exclusive():
             anchor, entries = self._anchor(), list(self._read())
-            for index, entry in enumerate(entries):
-                if plan.query.matches(entry):
-                    shredded = report.add(entry, plan.fields)
-                    if shredded is not None:
-                        entries[index] = shredded
+            plan.apply(entries, report)
             if report.entries and not dry_run:
                 self._rewrite(anchor, entries)
         if report.entries and not dry_run:
@@ -229,9 +225,7 @@ class JSONLStore:
         plan = chain.PrunePlan.build(before, reason=reason)
         with self._lock, self._exclusive():
             anchor, entries = self._anchor(), list(self._read())
-            cut = 0
-            while cut < len(entries) and as_utc(entries[cut].timestamp) < plan.before:
-                cut += 1
+            cut = plan.old_entries(entries)
             if not cut:
                 return chain.PruneReport(0, None if anchor is None else anchor[0], dry_run)
             last = entries[cut - 1]

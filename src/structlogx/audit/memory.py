@@ -117,11 +117,7 @@ class MemoryStore:
         plan = chain.ShredPlan.build(object=object, actor=actor, fields=fields, reason=reason)
         report = chain.ShredReport(dry_run=dry_run)
         with self._lock:
-            for index, entry in enumerate(self._entries):
-                if plan.query.matches(entry):
-                    shredded = report.add(entry, plan.fields)
-                    if shredded is not None and not dry_run:
-                        self._entries[index] = shredded
+            plan.apply(self._entries, report)
         if report.entries and not dry_run:
             self.append([plan.record(report, by)])
         return report
@@ -137,9 +133,7 @@ class MemoryStore:
         """Delete old entries, as :meth:`.SQLiteStore.prune` does."""
         plan = chain.PrunePlan.build(before, reason=reason)
         with self._lock:
-            cut = 0
-            while cut < len(self._entries) and self._entries[cut].timestamp < plan.before:
-                cut += 1
+            cut = plan.old_entries(self._entries)
             if not cut:
                 return chain.PruneReport(
                     0, None if self._anchor is None else self._anchor[0], dry_run

@@ -65,7 +65,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from structlogx.audit import chain
-from structlogx.audit.store import Query, as_utc, json_text
+from structlogx.audit.store import Query, as_utc, json_text, sql_where
 from structlogx.records import AuditEntry
 
 __all__ = ["MIGRATIONS", "PostgresStore", "migrations", "where"]
@@ -322,39 +322,9 @@ def _unreadable(row: Sequence[Any]) -> AuditEntry:
 
 
 def where(query: Query) -> tuple[str, list[Any]]:
-    """Return the SQL condition and its parameters for *query* (values always bound)."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for column, value in (
-        ("object_type", query.object_type),
-        ("object_id", query.object_id),
-        ("actor_id", query.actor_id),
-        ("scope", query.scope),
-    ):
-        if value is not None:
-            clauses.append(f"{column} = %s")
-            params.append(_no_nul(value))
-    if query.visible is not None:
-        clauses.append("visible = %s")
-        params.append(query.visible)
-    if query.action is not None:
-        if query.action.endswith(".*"):  # a range in the "C" collation: the index serves it
-            prefix = query.action[:-1]  # "shop.order."
-            clauses.append("action >= %s AND action < %s")
-            params += [prefix, prefix[:-1] + "/"]  # "/" sorts right after "."
-        else:
-            clauses.append("action = %s")
-            params.append(query.action)
-    if query.since is not None:
-        clauses.append("timestamp >= %s")
-        params.append(query.since)
-    if query.until is not None:
-        clauses.append("timestamp < %s")
-        params.append(query.until)
-    if query.after is not None:
-        clauses.append("id < %s")
-        params.append(query.after)
-    return (" AND ".join(clauses) or "TRUE"), params
+    """Return the SQL condition and its parameters for *query* (values always bound); the
+    action range is exact because the column's collation is "C"."""
+    return sql_where(query, "%s", text=_no_nul, everything="TRUE")
 
 
 # -- the store ----------------------------------------------------------------------------------

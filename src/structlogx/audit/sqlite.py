@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from structlogx.audit import chain
-from structlogx.audit.store import Query, as_utc, json_text, storable
+from structlogx.audit.store import Query, as_utc, json_text, sql_where, storable
 from structlogx.records import AuditEntry
 
 try:
@@ -165,38 +165,7 @@ def _entry(row: Sequence[Any]) -> AuditEntry:
 
 def where(query: Query) -> tuple[str, list[Any]]:
     """Return the SQL condition and its parameters for *query* (values always bound)."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for column, value in (
-        ("object_type", query.object_type),
-        ("object_id", query.object_id),
-        ("actor_id", query.actor_id),
-        ("scope", query.scope),
-    ):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if query.visible is not None:
-        clauses.append("visible = ?")
-        params.append(1 if query.visible else 0)
-    if query.action is not None:
-        if query.action.endswith(".*"):  # a range, so the (action, id) index serves it
-            prefix = query.action[:-1]  # "shop.order."
-            clauses.append("action >= ? AND action < ?")
-            params += [prefix, prefix[:-1] + "/"]  # "/" sorts right after "."
-        else:
-            clauses.append("action = ?")
-            params.append(query.action)
-    if query.since is not None:
-        clauses.append("timestamp >= ?")
-        params.append(_timestamp_text(query.since))
-    if query.until is not None:
-        clauses.append("timestamp < ?")
-        params.append(_timestamp_text(query.until))
-    if query.after is not None:
-        clauses.append("id < ?")
-        params.append(query.after)
-    return (" AND ".join(clauses) or "1"), params
+    return sql_where(query, "?", flag=int, moment=_timestamp_text)
 
 
 class SQLiteStore:

@@ -45,6 +45,7 @@ __all__ = [
     "json_text",
     "open_store",
     "set_default_store",
+    "sql_where",
     "storable",
 ]
 
@@ -163,6 +164,59 @@ class Query:
                 return entry.action.startswith(self.action[:-1])
             return entry.action == self.action
         return True
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def sql_where(
+    query: Query,
+    mark: str,
+    *,
+    text: Callable[[str], Any] = _unchanged,
+    flag: Callable[[bool], Any] = _unchanged,
+    moment: Callable[[_dt.datetime], Any] = _unchanged,
+    everything: str = "1",
+) -> tuple[str, list[Any]]:
+    """Return the SQL condition of *query* and its parameters, values always bound.
+
+    Shared by the SQL stores, which differ only in their placeholder (*mark*) and in how a
+    text, a flag and a time are handed to their driver (*text*, *flag*, *moment*);
+    *everything* is the condition that matches every row.
+    """
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column, value in (
+        ("object_type", query.object_type),
+        ("object_id", query.object_id),
+        ("actor_id", query.actor_id),
+        ("scope", query.scope),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = {mark}")
+            params.append(text(value))
+    if query.visible is not None:
+        clauses.append(f"visible = {mark}")
+        params.append(flag(query.visible))
+    if query.action is not None:
+        if query.action.endswith(".*"):  # a range, so the (action, id) index serves it
+            prefix = query.action[:-1]  # "shop.order."
+            clauses.append(f"action >= {mark} AND action < {mark}")
+            params += [prefix, prefix[:-1] + "/"]  # "/" sorts right after "."
+        else:
+            clauses.append(f"action = {mark}")
+            params.append(query.action)
+    if query.since is not None:
+        clauses.append(f"timestamp >= {mark}")
+        params.append(moment(query.since))
+    if query.until is not None:
+        clauses.append(f"timestamp < {mark}")
+        params.append(moment(query.until))
+    if query.after is not None:
+        clauses.append(f"id < {mark}")
+        params.append(query.after)
+    return (" AND ".join(clauses) or everything), params
 
 
 def as_utc(value: _dt.datetime) -> _dt.datetime:

@@ -49,6 +49,19 @@ _LOGGED_ATTR: Final = "_structlogx_response_logged"
 _REQUEST: Final = contextvars.ContextVar[object]("structlogx_request", default=None)
 
 
+REQUEST_ID_HEADER: Final = "X-Request-ID"
+"""The header that carries the request id, in and out, unless a middleware is told another."""
+
+
+def check_middleware_options(app: object, header: object, protocol: str) -> None:
+    """Raise what both middlewares raise for an *app* that cannot be called or a bad
+    *header* name (*protocol*: ``"an ASGI"`` or ``"a WSGI"``, for the message)."""
+    if not callable(app):
+        raise TypeError(f"app must be {protocol} callable, not {type(app).__name__}")
+    if not isinstance(header, str) or not header or not header.isascii():
+        raise ValueError(f"header must be a non-empty ASCII header name, not {header!r}")
+
+
 def request_id(incoming: object = None) -> str:
     """Return *incoming* when it is a safe request id, else a new one (32 hex digits).
 

@@ -29,12 +29,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Final
+from typing import Any
 
 from structlogx import context
 from structlogx.contrib._requests import (
+    REQUEST_ID_HEADER,
     AttachRequest,
     ServerFormatter,
+    check_middleware_options,
     current_request,
     escape,
     log_response,
@@ -58,7 +60,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-_HEADER: Final = "X-Request-ID"
 
 
 class ASGIRequest:
@@ -99,12 +100,9 @@ class RequestContextMiddleware:
         logger: logging.Logger | str = "structlogx.request",
         log_requests: bool = True,
         *,
-        header: str = _HEADER,
+        header: str = REQUEST_ID_HEADER,
     ) -> None:
-        if not callable(app):
-            raise TypeError(f"app must be an ASGI callable, not {type(app).__name__}")
-        if not isinstance(header, str) or not header or not header.isascii():
-            raise ValueError(f"header must be a non-empty ASCII header name, not {header!r}")
+        check_middleware_options(app, header, "an ASGI")
         self.app = app
         self.logger = logger
         self.log_requests = bool(log_requests)

@@ -29,12 +29,14 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from types import TracebackType
-from typing import Any, Final
+from typing import Any
 
 from structlogx import context
 from structlogx.contrib._requests import (
+    REQUEST_ID_HEADER,
     AttachRequest,
     ServerFormatter,
+    check_middleware_options,
     current_request,
     escape,
     log_response,
@@ -56,7 +58,6 @@ __all__ = [
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
-_HEADER: Final = "X-Request-ID"
 
 
 def _wsgi_text(value: object) -> str:
@@ -108,12 +109,9 @@ class RequestContextMiddleware:
         logger: logging.Logger | str = "structlogx.request",
         log_requests: bool = True,
         *,
-        header: str = _HEADER,
+        header: str = REQUEST_ID_HEADER,
     ) -> None:
-        if not callable(app):
-            raise TypeError(f"app must be a WSGI callable, not {type(app).__name__}")
-        if not isinstance(header, str) or not header or not header.isascii():
-            raise ValueError(f"header must be a non-empty ASCII header name, not {header!r}")
+        check_middleware_options(app, header, "a WSGI")
         self.app = app
         self.logger = logger
         self.log_requests = bool(log_requests)

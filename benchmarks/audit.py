@@ -530,7 +530,7 @@ def query_file(n: int, cache_dir: str | None, chained: bool = False) -> tuple[st
     """
     base = cache_dir or os.path.join(tempfile.gettempdir(), "structlogx-bench-audit")
     os.makedirs(base, exist_ok=True)
-    kind = "chained" if chained else "fill"
+    kind = f"{chain.VERSION}-" if chained else "fill"  # a new chain scheme: a new file
     path = os.path.join(base, f"schema{len(MIGRATIONS)}-{kind}{FILL_VERSION}-n{n}.sqlite3")
     if os.path.exists(path):
         try:

@@ -112,21 +112,24 @@ def doc_content(item: AuditEntry) -> str:
     ]
     units = {
         "message": item.message,
-        "actor_text": item.actor_text,
-        "object_text": item.object_text,
         "context": item.context,
         **{f"data.{key}": value for key, value in item.data.items()},
     }
-    digests = {}
-    for name, value in units.items():
-        salt = hashlib.sha256(bytes.fromhex(item.seed) + name.encode("utf-8")).digest()[:16]
-        material = salt + b"\0" + doc_canonical(name) + b"\0" + doc_canonical(value)
-        digests[name] = hashlib.sha256(material).hexdigest()
-    return hashlib.sha256(doc_canonical({"head": head, "units": digests})).hexdigest()
+    for name in ("actor_text", "object_text"):
+        if getattr(item, name) is not None:
+            units[name] = getattr(item, name)
+    names = sorted(units)
+    salts = hashlib.shake_256(bytes.fromhex(item.seed)).digest(16 * len(names))
+    material = doc_canonical(head)
+    for index, name in enumerate(names):
+        salt = salts[16 * index : 16 * index + 16]
+        unit = salt + b"\0" + doc_canonical(name) + b"\0" + doc_canonical(units[name])
+        material += b"\0" + doc_canonical(name) + b"\0" + hashlib.sha256(unit).digest()
+    return hashlib.sha256(material).hexdigest()
 
 
 def doc_link(prev_hash: str | None, entry_id: int, content: str) -> str:
-    text = f"structlogx-chain-v1\0{prev_hash or ''}\0{entry_id}\0{content}"
+    text = f"structlogx-chain-v2\0{prev_hash or ''}\0{entry_id}\0{content}"
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
@@ -144,6 +147,16 @@ def test_content_digest_and_link_follow_the_documented_scheme_byte_for_byte() ->
     assert doc_content(item) == content
     assert doc_link(None, 1, content) == chain.link(None, 1, content)
     assert doc_link("ab" * 32, 17, content) == chain.link("ab" * 32, 17, content)
+
+
+def test_a_missing_actor_or_object_text_is_no_unit_and_adding_one_changes_the_content() -> None:
+    item = entry(actor_text=None, object_text=None, data={"b": 1, "a": 2}, seed=SEED)
+    assert chain.unit_names(item) == ["context", "data.a", "data.b", "message"]
+    content = chain.content_digest(item)
+    assert doc_content(item) == content
+    for name in ("actor_text", "object_text"):
+        assert chain.content_digest(dataclasses.replace(item, **{name: "mallory"})) != content
+        assert chain.content_digest(dataclasses.replace(item, **{name: ""})) != content
 
 
 def test_the_timestamp_in_the_head_is_utc_with_microseconds() -> None:
@@ -401,7 +414,11 @@ def test_a_shredded_value_leaves_only_a_salted_digest() -> None:
     item = entry(data={"pin": "1234"}, seed=SEED)
     shredded = chain.shred_entry(item, ["data.pin"])
     record = shredded.shred or {}
-    salt = hashlib.sha256(bytes.fromhex(SEED) + b"data.pin").digest()[:16]
+    names = chain.unit_names(item)  # context, data.pin, message: the salts in that order
+    position = names.index("data.pin")
+    salt = hashlib.shake_256(bytes.fromhex(SEED)).digest(16 * len(names))[
+        16 * position : 16 * position + 16
+    ]
     material = salt + b"\0" + chain.canonical("data.pin") + b"\0" + chain.canonical("1234")
     assert record["digests"] == {"data.pin": hashlib.sha256(material).hexdigest()}
     assert shredded.seed is None

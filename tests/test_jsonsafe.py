@@ -521,3 +521,37 @@ def test_dumps_ensure_ascii_gives_ascii_json(value: object) -> None:
 
     assert text.isascii()
     strict_loads(text)
+
+
+_json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+
+
+@settings(deadline=None, max_examples=300)
+@given(_json_values, st.booleans(), st.booleans())
+def test_compact_encoder_writes_what_json_dumps_writes(
+    value: object, ensure_ascii: bool, sort_keys: bool
+) -> None:
+    encode = jsonsafe.compact_encoder(ensure_ascii=ensure_ascii, sort_keys=sort_keys)
+    expected = json.dumps(
+        value, ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":")
+    )
+    assert encode(value) == expected
+
+
+def test_compact_encoder_refuses_nan_and_unknown_objects_and_uses_default() -> None:
+    encode = jsonsafe.compact_encoder()
+    with pytest.raises(ValueError):
+        encode({"x": math.nan})
+    with pytest.raises(ValueError):
+        encode([math.inf])
+    with pytest.raises(TypeError):
+        encode({"x": object()})
+    assert jsonsafe.compact_encoder(default=str)({"d": decimal.Decimal("1.50")}) == '{"d":"1.50"}'

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from structlogx.audit import chain
-from structlogx.audit.store import Query, as_utc, json_text, sql_where, storable
+from structlogx.audit.store import Query, json_text, sql_where, timestamp_text
 from structlogx.records import AuditEntry
 
 try:
@@ -106,28 +106,22 @@ _ABANDONED: list[sqlite3.Connection] = []  # parents' connections in a forked ch
 _STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
 
 
-def _timestamp_text(value: _dt.datetime) -> str:
-    return as_utc(value).isoformat(timespec="microseconds")  # fixed width: sorts as text
-
-
-def _text(value: str | None) -> str | None:
-    return value if value is None or value.isascii() else storable(value)
-
-
 def _row(entry: AuditEntry) -> tuple[Any, ...]:
+    """Return the row of *entry* without id and hashes (its text made storable by
+    :func:`chain.prepare` before)."""
     return (
-        _timestamp_text(entry.timestamp),
+        timestamp_text(entry.timestamp),
         entry.action,
         entry.level,
-        _text(entry.logger),
-        _text(entry.message),
-        _text(entry.actor_type),
-        _text(entry.actor_id),
-        _text(entry.actor_text),
-        _text(entry.object_type),
-        _text(entry.object_id),
-        _text(entry.object_text),
-        _text(entry.scope),
+        entry.logger,
+        entry.message,
+        entry.actor_type,
+        entry.actor_id,
+        entry.actor_text,
+        entry.object_type,
+        entry.object_id,
+        entry.object_text,
+        entry.scope,
         json_text(entry.data),
         json_text(entry.context),
         1 if entry.visible else 0,
@@ -165,7 +159,7 @@ def _entry(row: Sequence[Any]) -> AuditEntry:
 
 def where(query: Query) -> tuple[str, list[Any]]:
     """Return the SQL condition and its parameters for *query* (values always bound)."""
-    return sql_where(query, "?", flag=int, moment=_timestamp_text)
+    return sql_where(query, "?", flag=int, moment=timestamp_text)
 
 
 class SQLiteStore:
@@ -573,7 +567,7 @@ class SQLiteStore:
             with self._write_transaction(connection):
                 keep = connection.execute(
                     f"SELECT min(id) FROM {TABLE} WHERE timestamp >= ?",
-                    (_timestamp_text(plan.before),),
+                    (timestamp_text(plan.before),),
                 ).fetchone()[0]
                 head_id, anchor_id = connection.execute(
                     f"SELECT head_id, coalesce(anchor_id, 0) FROM {STATE}"
@@ -616,8 +610,12 @@ def _savepoint(connection: sqlite3.Connection, *, join: bool = True) -> Iterator
     """
     legacy = getattr(sqlite3, "LEGACY_TRANSACTION_CONTROL", -1)
     autocommit = getattr(connection, "autocommit", legacy)
-    if join and not connection.in_transaction and (
-        autocommit is False or (autocommit == legacy and connection.isolation_level is not None)
+    if (
+        join
+        and not connection.in_transaction
+        and (
+            autocommit is False or (autocommit == legacy and connection.isolation_level is not None)
+        )
     ):
         connection.execute("BEGIN")
     connection.execute("SAVEPOINT structlogx_audit")
@@ -690,7 +688,8 @@ class _ParallelDigests:
         import multiprocessing
 
         self._pool = concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn")  # no fork of our threads
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),  # no fork of our threads
         )
         self._path, self._first, self._last = path, first, last
         self._starts = iter(range(first, last + 1, _CHUNK))

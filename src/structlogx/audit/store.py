@@ -47,6 +47,7 @@ __all__ = [
     "set_default_store",
     "sql_where",
     "storable",
+    "timestamp_text",
 ]
 
 _ZERO = _dt.timedelta(0)
@@ -224,6 +225,24 @@ def as_utc(value: _dt.datetime) -> _dt.datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=_dt.timezone.utc)
     return value if value.utcoffset() == _ZERO else value.astimezone(_dt.timezone.utc)
+
+
+_last_timestamp: tuple[_dt.datetime | None, str] = (None, "")
+
+
+def timestamp_text(value: _dt.datetime) -> str:
+    """Return *value* in UTC as ISO 8601 with microseconds: fixed width, so it sorts as text.
+
+    The last result is kept (by identity: datetimes are immutable): a write formats each
+    entry's timestamp twice, for the hash chain and for the row.
+    """
+    global _last_timestamp
+    last = _last_timestamp  # one read: another thread may replace it meanwhile
+    if last[0] is value:
+        return last[1]
+    text = as_utc(value).isoformat(timespec="microseconds")
+    _last_timestamp = (value, text)
+    return text
 
 
 def storable(text: str) -> str:

@@ -555,3 +555,28 @@ def test_compact_encoder_refuses_nan_and_unknown_objects_and_uses_default() -> N
     with pytest.raises(TypeError):
         encode({"x": object()})
     assert jsonsafe.compact_encoder(default=str)({"d": decimal.Decimal("1.50")}) == '{"d":"1.50"}'
+
+
+_flat_items = st.dictionaries(
+    st.text(max_size=8),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=20)
+    | st.decimals()
+    | st.datetimes(timezones=st.none() | st.just(dt.timezone.utc))
+    | st.dates()
+    | st.times()
+    | st.uuids(),
+    max_size=16,
+)
+
+
+@settings(deadline=None, max_examples=300)
+@given(_flat_items)
+def test_the_flat_fast_path_converts_as_the_full_walk_does(value: dict[str, object]) -> None:
+    """Flat audit data (text, numbers, Decimal amounts, dates, UUIDs) skips the recursive
+    walk; the result must be the one the walk gives."""
+    assert to_jsonable(value) == jsonsafe._convert(value, 0, set())
+    assert to_jsonable(value) is not value  # a copy: the caller's dict may change later

@@ -254,8 +254,10 @@ def json_default(value: object) -> Any:
 def to_jsonable(value: object) -> Any:
     """Return a JSON-encodable equivalent of *value* (see the module docs); never raises."""
     if type(value) is dict and len(value) <= _FLAT_ITEMS:
-        # The common ``data`` of an audit record: a few text and number fields. Copied
-        # without the recursive walk when every item is already plain, short JSON.
+        # The common ``data`` of an audit record: a few text, number, Decimal and date
+        # fields. Copied without the recursive walk when every item is plain, short JSON or
+        # one of the exact types of json_default's fast path (converted as _convert does).
+        flat = {}
         for key, item in value.items():
             kind = type(item)
             if type(key) is not str or len(key) > MAX_STRING:
@@ -270,9 +272,14 @@ def to_jsonable(value: object) -> Any:
                 if item - item != 0.0:  # NaN or an infinity
                     break
             elif item is not None and kind is not bool:
-                break
+                convert = _FAST_DEFAULTS.get(kind)
+                if convert is None:
+                    break
+                flat[key] = convert(item)
+                continue
+            flat[key] = item
         else:
-            return dict(value)
+            return flat
     try:
         return _convert(value, 0, set())
     except RecursionError:

@@ -808,3 +808,22 @@ def test_replay_appends_spooled_entries_in_order(store: Store, tmp_path: Path) -
     assert [entry.data["n"] for entry in reversed(store.query())] == ["live", 0, 1, 2]
     assert spool.read() == []
     assert store.verify().ok
+
+
+def test_timestamp_text_is_fixed_width_utc_and_sorts_like_the_instants() -> None:
+    from structlogx.audit.store import timestamp_text
+
+    east = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    moments = [
+        dt.datetime(2026, 12, 1, 13, 57, 21, tzinfo=east),  # 08:27:21 UTC
+        dt.datetime(2026, 12, 1, 8, 27, 20, 999999, tzinfo=dt.timezone.utc),
+        dt.datetime(2026, 12, 1, 8, 27, 22),  # naive: taken as UTC
+    ]
+    texts = [timestamp_text(moment) for moment in moments]
+    assert texts == [
+        "2026-12-01T08:27:21.000000+00:00",
+        "2026-12-01T08:27:20.999999+00:00",
+        "2026-12-01T08:27:22.000000+00:00",
+    ]
+    assert [timestamp_text(moment) for moment in moments] == texts  # asked again: the same
+    assert sorted(texts) == [texts[1], texts[0], texts[2]]

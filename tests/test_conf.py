@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sys
 import threading
 import types
 from collections.abc import Iterator
@@ -460,6 +461,137 @@ def test_override_is_process_global() -> None:
         thread.start()
         thread.join()
     assert seen == [True]
+
+
+# --- the read cache -----------------------------------------------------------------------
+# A read reuses the value last resolved while the layers, the source and the environment value
+# are the same objects: _cached() reads twice, so that the next change meets a cached value.
+
+
+def _cached(name: str) -> Any:
+    first = getattr(settings, name)
+    assert getattr(settings, name) == first
+    return first
+
+
+def test_cached_read_sees_env_var_set_changed_and_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _cached("EMAIL_PORT") == 25
+    monkeypatch.setenv("STRUCTLOGX_EMAIL_PORT", "2525")
+    assert _cached("EMAIL_PORT") == 2525
+    monkeypatch.setenv("STRUCTLOGX_EMAIL_PORT", "2526")
+    assert _cached("EMAIL_PORT") == 2526
+    monkeypatch.setenv("STRUCTLOGX_EMAIL_PORT", "2526")  # the same text in a new object
+    assert _cached("EMAIL_PORT") == 2526
+    monkeypatch.setenv("STRUCTLOGX_EMAIL_PORT", "many")  # an error is raised by every read
+    for _ in range(2):
+        with pytest.raises(ValueError, match="STRUCTLOGX_EMAIL_PORT='many'"):
+            _ = settings.EMAIL_PORT
+    monkeypatch.delenv("STRUCTLOGX_EMAIL_PORT")
+    assert _cached("EMAIL_PORT") == 25
+
+
+def test_cached_read_sees_configure_override_and_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _cached("EMAIL_HOST") == "localhost"
+    settings.configure(EMAIL_HOST="configured")
+    assert _cached("EMAIL_HOST") == "configured"
+    monkeypatch.setenv("STRUCTLOGX_EMAIL_HOST", "env")  # below configure()
+    assert _cached("EMAIL_HOST") == "configured"
+    with settings.override(EMAIL_HOST="overridden"):
+        assert _cached("EMAIL_HOST") == "overridden"
+        with settings.override(DEBUG=True):  # another name: new layers, same value
+            assert _cached("EMAIL_HOST") == "overridden"
+        assert _cached("EMAIL_HOST") == "overridden"
+    assert _cached("EMAIL_HOST") == "configured"
+    settings.reset()
+    assert _cached("EMAIL_HOST") == "env"
+    settings.DEBUG = True  # assignment is a configure()
+    assert _cached("EMAIL_HOST") == "env"
+    assert _cached("DEBUG") is True
+
+
+def test_cached_read_sees_set_source_and_changes_inside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _cached("DEBUG") is False
+    source = types.SimpleNamespace(DEBUG=True)
+    settings.set_source(source)
+    assert _cached("DEBUG") is True
+    source.DEBUG = False  # values from a source are not cached: it may change underneath
+    assert settings.DEBUG is False
+    monkeypatch.setenv("STRUCTLOGX_DEBUG", "1")  # the environment beats the source
+    assert _cached("DEBUG") is True
+    settings.set_source({"DEBUG": False})
+    assert _cached("DEBUG") is True
+    monkeypatch.delenv("STRUCTLOGX_DEBUG")
+    assert _cached("DEBUG") is False
+    settings.set_source({"DEBUG": True})
+    assert _cached("DEBUG") is True
+    settings.set_source(None)
+    assert _cached("DEBUG") is False
+
+
+def test_cached_read_sees_a_replaced_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.environ
+    assert _cached("EMAIL_PORT") == 25
+    monkeypatch.setattr(os, "environ", {"STRUCTLOGX_EMAIL_PORT": "2525"})
+    assert _cached("EMAIL_PORT") == 2525
+    monkeypatch.setattr(os, "environ", real)
+    assert _cached("EMAIL_PORT") == 25
+
+
+def test_cached_read_sees_layers_restored_directly() -> None:
+    state = settings._state  # as tests/test_docs_examples.py restores them
+    saved = state.layers
+    assert _cached("EMAIL_PORT") == 25
+    settings.configure(EMAIL_PORT=1)
+    assert _cached("EMAIL_PORT") == 1
+    with state.lock:
+        state.layers = saved
+    assert _cached("EMAIL_PORT") == 25
+
+
+def test_cached_lists_are_handed_out_as_new_copies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRUCTLOGX_INTERNAL_IPS", "10.0.0.1")
+    settings.configure(ADMINS=["ops@example.com"])
+    for name, expected in [("ADMINS", ["ops@example.com"]), ("INTERNAL_IPS", ["10.0.0.1"])]:
+        first, second = getattr(settings, name), getattr(settings, name)
+        assert first == second == expected
+        assert first is not second
+        first.append("changed")
+        assert getattr(settings, name) == expected
+    assert settings.MANAGERS is not settings.MANAGERS  # the default too
+
+
+def test_cached_reads_of_two_instances_do_not_mix() -> None:
+    other = Settings()
+    other.configure(EMAIL_PORT=1)
+    for _ in range(3):
+        assert (settings.EMAIL_PORT, other.EMAIL_PORT) == (25, 1)
+
+
+def test_concurrent_reads_while_writing_see_only_real_values() -> None:
+    seen: set[int] = set()
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            seen.add(settings.EMAIL_PORT)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    try:
+        for reader in readers:
+            reader.start()
+        for _ in range(300):
+            with settings.override(EMAIL_PORT=2):
+                settings.configure(EMAIL_PORT=3)
+            settings.reset()
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+        sys.setswitchinterval(interval)
+    assert seen <= {2, 3, 25}
+    assert settings.EMAIL_PORT == 25
 
 
 # --- source -------------------------------------------------------------------------------

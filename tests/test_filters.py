@@ -12,6 +12,7 @@ import re
 import signal
 import string
 import threading
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -232,6 +233,43 @@ def test_require_debug_false_reads_the_setting_for_every_record(wire: Any) -> No
     assert [r.msg for r in handler.records] == ["mailed", "mailed again"]
 
 
+def test_require_debug_filters_see_every_kind_of_change_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("STRUCTLOGX_DEBUG", raising=False)
+    record = record_at(logging.ERROR)
+    guard, debug_only = RequireDebugFalse(), RequireDebugTrue()
+
+    def passes() -> tuple[bool, bool]:
+        first = (guard.filter(record), debug_only.filter(record))
+        assert (guard.filter(record), debug_only.filter(record)) == first  # now a cached read
+        return first
+
+    source = types.SimpleNamespace(DEBUG=True)
+    try:
+        assert passes() == (True, False)
+        monkeypatch.setenv("STRUCTLOGX_DEBUG", "1")
+        assert passes() == (False, True)
+        monkeypatch.setenv("STRUCTLOGX_DEBUG", "off")
+        assert passes() == (True, False)
+        monkeypatch.delenv("STRUCTLOGX_DEBUG")
+        assert passes() == (True, False)
+        settings.set_source(source)
+        assert passes() == (False, True)
+        source.DEBUG = False
+        assert passes() == (True, False)
+        settings.set_source(None)
+        assert passes() == (True, False)
+        settings.configure(DEBUG=True)
+        assert passes() == (False, True)
+        with settings.override(DEBUG=False):
+            assert passes() == (True, False)
+        assert passes() == (False, True)
+    finally:
+        settings.reset()
+    assert passes() == (True, False)
+
+
 # -- ActionFilter ---------------------------------------------------------------------------
 
 ACTION_RECORDS = [
@@ -388,6 +426,118 @@ def test_level_rewrite_matches_the_formatted_message_and_survives_a_broken_one()
     assert rewrite.filter(formatted) is True
     assert rewrite.filter(broken) is True
     assert (formatted.levelname, broken.levelname) == ("INFO", "ERROR")
+
+
+class _Number:
+    """Formats as a number with %d or %f; its str() holds the searched text."""
+
+    def __index__(self) -> int:
+        return 7
+
+    def __float__(self) -> float:
+        return 2.5
+
+    def __str__(self) -> str:
+        return "client disconnected"
+
+
+def _rewritten(rewrite: LevelRewriteFilter, msg: object, args: Any) -> bool:
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, msg, args, None)
+    assert rewrite.filter(record) is True
+    return record.levelno == logging.WARNING
+
+
+@pytest.mark.parametrize(
+    ("message", "msg", "args"),
+    [
+        ("0x1f", "code %#x", (31,)),  # letters written by numeric conversions
+        ("ff", "code %x", (255,)),
+        ("0X1F", "code %#X", (31,)),
+        ("0o17", "mode %#o", (15,)),
+        ("-INF", "took %G", (float("-inf"),)),
+        ("nan", "took %.1f", (float("nan"),)),
+        ("1e+20", "size %g", (1e20,)),
+        ("E+20", "size %E", (1e20,)),
+        ("100%", "at %d%%", (100,)),
+        ("100%% done", "100%% done", ()),  # no arguments: not formatted at all
+        ("A", "char %c", (65,)),  # %c, %s, %r and mapping keys write anything
+        ("client", "%s: %d", ("client", 1)),
+        ("client", "%r", ("client",)),
+        ("client", "%(who)s left", ({"who": "client"},)),
+        ("client disconnected", "%s", (_Number(),)),
+        ("7 2.5", "%d %.1f", (_Number(), _Number())),
+        ("True", "%s", (True,)),
+    ],
+)
+def test_level_rewrite_finds_text_written_by_any_conversion(
+    message: str, msg: str, args: tuple[object, ...]
+) -> None:
+    assert _rewritten(LevelRewriteFilter("WARNING", message=message), msg, args)
+
+
+def test_level_rewrite_skips_formatting_only_when_no_item_can_be_in_the_message() -> None:
+    calls: list[str] = []
+
+    class Counted:
+        def __float__(self) -> float:
+            calls.append("float")
+            return 2.4
+
+    rewrite = LevelRewriteFilter("WARNING", message=["client disconnected", "gone"])
+    assert not _rewritten(rewrite, "Payment provider slow: %.1fs", (Counted(),))
+    assert calls == []  # "c" is in no item's reach: neither in the text nor written by %f
+    assert not _rewritten(rewrite, "Payment on go slow: %.1fs", (Counted(),))
+    assert calls == ["float"]  # "gone" could be there (all its letters are): formatted
+
+    class Translated(logging.LogRecord):
+        def getMessage(self) -> str:
+            return "client disconnected"
+
+    record = Translated("x", logging.ERROR, __file__, 1, "slow: %.1fs", (2.4,), None)
+    rewrite.filter(record)
+    assert record.levelname == "WARNING"  # a subclass's getMessage is always asked
+
+
+_FORMAT_CHARS = "ab%1.-+eEfFxX ni("
+
+
+@st.composite
+def _templates(draw: st.DrawFn) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        parts.append(draw(st.text(_FORMAT_CHARS, max_size=4)))
+        spec = "%" + draw(st.sampled_from(["", "-", "+", " ", "#", "0", "#0", "-+"]))
+        spec += draw(st.sampled_from(["", "3", "*"])) + draw(st.sampled_from(["", ".2", ".*"]))
+        spec += draw(st.sampled_from(["", "l", "h"]))
+        parts.append(spec + draw(st.sampled_from("diuoxXeEfFgGcsra%z(")))
+    return "".join(parts)
+
+
+_ARGS = st.one_of(
+    st.integers(-300, 300),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.text(_FORMAT_CHARS, max_size=3),
+    st.just(_Number()),
+)
+
+
+@given(
+    msg=_templates(),
+    args=st.one_of(st.tuples(), st.lists(_ARGS, max_size=4).map(tuple)),
+    items=st.lists(st.text(_FORMAT_CHARS + "INFA0o7c", min_size=1, max_size=4), min_size=1),
+)
+def test_level_rewrite_by_message_matches_formatting_then_searching(
+    msg: str, args: tuple[object, ...], items: list[str]
+) -> None:
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, msg, args, None)
+    try:
+        text = record.getMessage()
+    except Exception:
+        expected = False
+    else:
+        expected = any(item in text for item in items)
+    assert _rewritten(LevelRewriteFilter("WARNING", message=items), msg, args) is expected
 
 
 def test_level_rewrite_rejects_bad_configuration_naming_the_parameter() -> None:

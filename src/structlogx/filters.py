@@ -23,7 +23,6 @@ import itertools
 import logging
 import math
 import os
-import re
 import sys
 import threading
 import time
@@ -36,7 +35,7 @@ from typing import Any, Final
 
 from structlogx import context as _context
 from structlogx._imports import import_string
-from structlogx.conf import settings
+from structlogx.conf import Settings, settings
 from structlogx.display import Registry
 from structlogx.jsonsafe import safe_repr
 from structlogx.records import CONTEXT_ATTR, RESERVED_KEYS
@@ -57,6 +56,25 @@ __all__ = [
 # The number of attributes LogRecord.__init__ sets: what comes after them in a record's
 # __dict__ came from ``extra`` (or was set on the record later).
 _STANDARD_COUNT: Final = len(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
+
+# settings.DEBUG without the descriptor call (a third of the read): same cache, same value.
+_read_debug, _settings_state = Settings.DEBUG._read, settings._state
+
+# What each numeric %-conversion can write, whatever the argument (an int or float, or any
+# object converted with __index__/__int__/__float__): digits, signs, padding, "#" prefixes,
+# exponents, inf and nan. "%s", "%r", "%a" and "%c" can write anything.
+_NUMBER_CHARS: Final = "0123456789+- "
+_NUMBER_OUTPUT: Final[dict[str, frozenset[str]]] = {
+    **dict.fromkeys("diu", frozenset(_NUMBER_CHARS)),
+    "o": frozenset(_NUMBER_CHARS + "o"),
+    "x": frozenset(_NUMBER_CHARS + "abcdefx"),
+    "X": frozenset(_NUMBER_CHARS + "ABCDEFX"),
+    **dict.fromkeys("efg", frozenset(_NUMBER_CHARS + ".einfa")),
+    **dict.fromkeys("EFG", frozenset(_NUMBER_CHARS + ".EINFA")),
+    "%": frozenset("%"),
+}
+_SPEC_CHARS: Final = frozenset("-+ #0123456789*.hlL")  # flags, width, precision, length
+_GET_MESSAGE: Final = logging.LogRecord.getMessage
 
 _PLAIN_TYPES: Final = frozenset({int, float, bool, type(None)})
 _SHORTEST_SECRET: Final = 10  # "Basic YTpi": no shorter text holds a card or a credential
@@ -192,6 +210,25 @@ class _ActionMatcher:
         return answer
 
 
+def _formatted_chars(template: str) -> frozenset[str] | None:
+    """Return the characters ``template % args`` can hold, ``None`` for any character.
+
+    Those of the template and those its conversions write, when all are numeric (``%d``,
+    ``%.1f``: see _NUMBER_OUTPUT). The scan finds the conversion that ``%`` would; a template
+    that it misreads makes ``%`` raise, which LevelRewriteFilter treats as no match anyway.
+    """
+    chars, start, end = set(template), 0, len(template)
+    while (start := template.find("%", start) + 1) > 0:
+        while start < end and template[start] in _SPEC_CHARS:
+            start += 1
+        written = _NUMBER_OUTPUT.get(template[start]) if start < end else None
+        if written is None:  # "%s", "%c", "%(key)s" write anything; invalid ones raise
+            return None
+        chars |= written
+        start += 1
+    return frozenset(chars)
+
+
 # -- filters --------------------------------------------------------------------------------
 
 
@@ -281,7 +318,7 @@ class RequireDebugFalse(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Return ``True`` when DEBUG is off, else ``False``."""
-        return not settings.DEBUG
+        return not _read_debug(_settings_state)
 
 
 class RequireDebugTrue(logging.Filter):
@@ -294,7 +331,7 @@ class RequireDebugTrue(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Return ``True`` when DEBUG is on, else ``False``."""
-        return bool(settings.DEBUG)
+        return bool(_read_debug(_settings_state))
 
 
 class ActionFilter(logging.Filter):
@@ -351,7 +388,9 @@ class LevelRewriteFilter(logging.Filter):
         exception: exception classes or their dotted paths: the record's exception is an
             instance of one of them.
         message: substrings of the formatted message (``record.getMessage()``). Checked
-            last, as it formats the message: pair it with a cheaper criterion.
+            last, as it formats the message (unless no item can be in it: when an item has
+            a character neither in ``msg`` nor written by its ``%d``/``%.1f``
+            conversions): pair it with a cheaper criterion.
         action: action patterns (exact, ``prefix.*`` or ``*``, see :class:`ActionFilter`).
 
     Changes ``record.levelno`` and ``record.levelname``.
@@ -410,8 +449,9 @@ class LevelRewriteFilter(logging.Filter):
         self._prefixes = tuple(name + "." for name in self.loggers or ())
         self.exceptions = None if exception is None else _exception_classes(exception, "exception")
         self.messages = None if message is None else _strings(message, "message", allow_empty=False)
-        # One compiled search instead of a generator per record (a third of the filter's cost).
-        self._message_found = re.compile("|".join(map(re.escape, self.messages or ()))).search
+        self._message = self.messages[0] if self.messages and len(self.messages) == 1 else None
+        self._message_chars = tuple(frozenset(item) for item in self.messages or ())
+        self._templates: dict[str, bool] = {}  # see _could_hold
         self._matches = None if action is None else _ActionMatcher(action, "action")
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -429,15 +469,42 @@ class LevelRewriteFilter(logging.Filter):
                 return True
         if self._matches is not None and not self._matches(record.__dict__.get("action")):
             return True
-        if self.messages is not None:
+        messages = self.messages
+        if messages is not None:
+            msg = record.msg
+            if type(msg) is str:  # the usual case: skip formatting when no item can be in it
+                could = self._templates.get(msg)
+                if could is None:
+                    could = self._could_hold(msg)
+                if not could and type(record).getMessage is _GET_MESSAGE:
+                    return True
             try:
                 text = record.getMessage()
             except Exception:
                 return True
-            if not self._message_found(text):
-                return True
+            # ``in`` per item: 2-3x faster than a regex alternation (sre tries every item at
+            # every position) or a generator; no loop for one item, the usual case.
+            only = self._message
+            if only is not None:
+                if only not in text:
+                    return True
+            else:
+                for item in messages:
+                    if item in text:
+                        break
+                else:
+                    return True
         record.levelno, record.levelname = self.level, self.levelname
         return True
+
+    def _could_hold(self, template: str) -> bool:
+        """Return (and remember) whether an item can be in ``template % args`` at all."""
+        chars = _formatted_chars(template)
+        could = chars is None or any(item <= chars for item in self._message_chars)
+        if len(self._templates) >= 1024:
+            self._templates.clear()
+        self._templates[template] = could
+        return could
 
 
 class ExceptionFilter(logging.Filter):

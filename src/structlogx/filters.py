@@ -773,11 +773,12 @@ class RedactFilter(logging.Filter):
         """Replace secret-bearing attributes with redacted copies; ``False`` only on failure."""
         try:
             redactor = self.redactor
-            redact = redactor.redact
+            redact, text = redactor.redact, redactor.text
+            clean = redactor._clean  # the texts known to hide nothing
             msg = record.msg
             if type(msg) is str:
-                if len(msg) >= _SHORTEST_SECRET:
-                    new = redactor.text(msg)
+                if len(msg) >= _SHORTEST_SECRET and msg not in clean:
+                    new = text(msg)
                     if new is not msg:
                         record.msg = new
             elif msg is not None:
@@ -786,14 +787,24 @@ class RedactFilter(logging.Filter):
             if args:
                 for arg in args if type(args) is tuple else (args,):
                     if type(arg) in _PLAIN_TYPES or (
-                        type(arg) is str and redactor.text(arg) is arg
+                        type(arg) is str
+                        and (len(arg) < _SHORTEST_SECRET or arg in clean or text(arg) is arg)
                     ):
                         continue  # the usual arguments: numbers, text with nothing to hide
                     record.args = redact(args)  # the full walk; a copy where needed
                     break
             attributes = record.__dict__
-            if len(attributes) > _STANDARD_COUNT:  # some extras
-                self._redact_extras(attributes)
+            extras = len(attributes) - _STANDARD_COUNT
+            if extras > 0:
+                # LogRecord.__init__ sets every standard attribute and makeRecord adds the
+                # extras after them: only the last *extras* items are read (from the end, so
+                # the standard ones are not even stepped over). They are redacted whatever
+                # they are: the extras, a context snapshot, a message a formatter stored.
+                changes = redactor._changes(
+                    itertools.islice(reversed(attributes.items()), extras), 1, set()
+                )
+                if changes:
+                    attributes.update(changes)
             bound = attributes.get(CONTEXT_ATTR)
             if bound is None:
                 bound = _context.current()
@@ -812,12 +823,3 @@ class RedactFilter(logging.Filter):
             _report(self, "redaction failed; the record is dropped", record)
             return False
         return True
-
-    def _redact_extras(self, attributes: dict[str, Any]) -> None:
-        # LogRecord.__init__ sets every standard attribute and makeRecord adds the extras after
-        # them: skip the first ones unseen (a record missing one of them would make every
-        # stdlib Formatter fail). What comes after is redacted whatever it is: the extras, a
-        # context snapshot, a message an earlier formatter stored.
-        changes = self.redactor.changes(itertools.islice(attributes.items(), _STANDARD_COUNT, None))
-        if changes:
-            attributes.update(changes)

@@ -370,6 +370,17 @@ class Redactor:
         """
         return self._changes(pairs, 1, set()) or {}
 
+    def _dict(self, value: dict[Any, Any], depth: int, active: set[int]) -> Any:
+        ident = id(value)
+        active.add(ident)
+        try:
+            changes = self._changes(value.items(), depth + 1, active)
+        except Exception:  # as _value: a failing item hides the whole dict
+            return self.substitute
+        finally:
+            active.discard(ident)
+        return {**value, **changes} if changes else value
+
     def _mapping(self, value: Mapping[Any, Any], depth: int, active: set[int]) -> Any:
         changes = self._changes(value.items(), depth, active)
         if not changes:
@@ -401,6 +412,8 @@ class Redactor:
                 if item in clean_texts:
                     continue
                 new = self.text(item)
+            elif cls is dict and depth < MAX_DEPTH and id(item) not in active:
+                new = self._dict(item, depth, active)  # an action's data: _value's checks done
             else:
                 new = self._value(item, depth, active)
             if new is not item:

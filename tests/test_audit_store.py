@@ -827,3 +827,15 @@ def test_timestamp_text_is_fixed_width_utc_and_sorts_like_the_instants() -> None
     ]
     assert [timestamp_text(moment) for moment in moments] == texts  # asked again: the same
     assert sorted(texts) == [texts[1], texts[0], texts[2]]
+
+
+def test_row_texts_are_the_text_columns_in_the_tables_order(tmp_path: Path) -> None:
+    from structlogx.audit.store import TEXT_COLUMNS, row_texts
+
+    item = make_entry()
+    assert row_texts(item) == tuple(getattr(item, name) for name in TEXT_COLUMNS)
+    SQLiteStore(str(tmp_path / "a.sqlite3")).close()
+    with sqlite3.connect(tmp_path / "a.sqlite3") as connection:
+        columns = [row[1] for row in connection.execute(f"PRAGMA table_info({TABLE})")]
+    connection.close()
+    assert tuple(columns[columns.index("timestamp") + 1 : columns.index("data")]) == TEXT_COLUMNS

@@ -78,19 +78,10 @@ class Setting(Generic[T]):
         """
         if obj is None:
             return self
-        layers, raw, source, value = self._cache
-        state = obj._state  # the one read that Settings.__getattr__ slows
-        if (  # as in _read, inlined: the call would cost ~15% of the read
-            layers is state.layers
-            and source is state.source_get
-            and os.environ is _CACHING_ENVIRON
-            and _ENV_GET(self._env_key) is raw
-        ):
-            return value[:] if type(value) is list else value
-        return self._resolve(state)
+        return self._read(obj._state)  # obj._state: the one read Settings.__getattr__ slows
 
     def _read(self, state: _State) -> Any:
-        """Read the setting from *state*: ``__get__`` without the descriptor call, for filters."""
+        """Read the setting from *state* (``__get__``'s work; filters call it directly)."""
         layers, raw, source, value = self._cache
         if (
             layers is state.layers

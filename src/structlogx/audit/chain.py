@@ -56,7 +56,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from structlogx.audit.store import Query, as_utc, storable, timestamp_text
+from structlogx.audit.store import TEXT_COLUMNS, Query, as_utc, storable, timestamp_text
 from structlogx.jsonsafe import compact_encoder, to_jsonable
 from structlogx.records import AuditEntry, describe_actor
 
@@ -282,19 +282,6 @@ def seal(
     return prev_hash
 
 
-_TEXT_FIELDS: Final = (
-    "logger",
-    "message",
-    "actor_type",
-    "actor_id",
-    "actor_text",
-    "object_type",
-    "object_id",
-    "object_text",
-    "scope",
-)
-
-
 def prepare(entry: AuditEntry) -> str:
     """Put *entry* in the form a store keeps, give it a seed, and return its content digest.
 
@@ -303,7 +290,7 @@ def prepare(entry: AuditEntry) -> str:
     surrogates escaped, and ``data`` and ``context`` become plain JSON values (string keys,
     lists for tuples).
     """
-    for name in _TEXT_FIELDS:
+    for name in TEXT_COLUMNS:
         value = getattr(entry, name)
         if value is not None and (type(value) is not str or not value.isascii()):
             setattr(entry, name, storable(str(value)))

@@ -65,7 +65,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from structlogx.audit import chain
-from structlogx.audit.store import Query, as_utc, json_text, sql_where
+from structlogx.audit.store import TEXT_COLUMNS, Query, as_utc, json_text, row_texts, sql_where
 from structlogx.records import AuditEntry
 
 __all__ = ["MIGRATIONS", "PostgresStore", "migrations", "where"]
@@ -74,17 +74,6 @@ INSTALL_HINT: Final = "pip install structlogx[postgres]"
 
 _PREFIX_RE: Final = re.compile(r"[a-z_][a-z0-9_]{0,39}\Z")
 _SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
-_TEXT_FIELDS: Final = (
-    "logger",
-    "message",
-    "actor_type",
-    "actor_id",
-    "actor_text",
-    "object_type",
-    "object_id",
-    "object_text",
-    "scope",
-)
 _REPLACEMENT: Final = "\ufffd"
 _SELECT_COLUMNS: Final = (
     "id, timestamp, action, level, logger, message, actor_type, actor_id, actor_text, "
@@ -230,17 +219,7 @@ def _row(entry: AuditEntry) -> tuple[Any, ...]:
     context, context_text = _json_columns(entry.context)
     return (
         as_utc(entry.timestamp),
-        entry.action,
-        entry.level,
-        entry.logger,
-        entry.message,
-        entry.actor_type,
-        entry.actor_id,
-        entry.actor_text,
-        entry.object_type,
-        entry.object_id,
-        entry.object_text,
-        entry.scope,
+        *row_texts(entry),
         data,
         data_text,
         context,
@@ -583,7 +562,7 @@ class PostgresStore:
         digest covers what is stored. Writers call this in the logging thread, so a shared
         commit holds only the inserts and the chaining.
         """
-        for name in _TEXT_FIELDS:
+        for name in TEXT_COLUMNS:
             value = getattr(entry, name)
             if value is not None and (type(value) is not str or "\x00" in value):
                 setattr(entry, name, _no_nul(value))

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from structlogx.audit import chain
-from structlogx.audit.store import Query, json_text, sql_where, timestamp_text
+from structlogx.audit.store import Query, json_text, row_texts, sql_where, timestamp_text
 from structlogx.records import AuditEntry
 
 try:
@@ -111,17 +111,7 @@ def _row(entry: AuditEntry) -> tuple[Any, ...]:
     :func:`chain.prepare` before)."""
     return (
         timestamp_text(entry.timestamp),
-        entry.action,
-        entry.level,
-        entry.logger,
-        entry.message,
-        entry.actor_type,
-        entry.actor_id,
-        entry.actor_text,
-        entry.object_type,
-        entry.object_id,
-        entry.object_text,
-        entry.scope,
+        *row_texts(entry),
         json_text(entry.data),
         json_text(entry.context),
         1 if entry.visible else 0,

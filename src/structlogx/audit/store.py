@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import difflib
+import operator
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -38,12 +39,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMES",
+    "TEXT_COLUMNS",
     "Query",
     "Store",
     "as_utc",
     "get_default_store",
     "json_text",
     "open_store",
+    "row_texts",
     "set_default_store",
     "sql_where",
     "storable",
@@ -169,6 +172,29 @@ class Query:
 
 def _unchanged(value: Any) -> Any:
     return value
+
+
+TEXT_COLUMNS: tuple[str, ...] = (
+    "action",
+    "level",
+    "logger",
+    "message",
+    "actor_type",
+    "actor_id",
+    "actor_text",
+    "object_type",
+    "object_id",
+    "object_text",
+    "scope",
+)
+"""The text fields of an entry in the order of the SQL stores' columns (after ``timestamp``)."""
+
+_TEXTS = operator.attrgetter(*TEXT_COLUMNS)
+
+
+def row_texts(entry: AuditEntry) -> tuple[str | None, ...]:
+    """Return the values of :data:`TEXT_COLUMNS` of *entry*, in that order (one C call)."""
+    return _TEXTS(entry)
 
 
 def sql_where(

@@ -182,6 +182,8 @@ def test_get_returns_the_entry_or_none(store: Store) -> None:
     assert entry_fields(got) == entry_fields(entry)
     assert store.get(entry_id + 1) is None
     assert store.get(0) is None
+    assert store.get(2**63) is None  # beyond a 64-bit id: no such entry, no driver error
+    assert store.get(-(2**64)) is None
 
 
 def test_changing_an_entry_after_append_or_query_changes_nothing_stored(store: Store) -> None:

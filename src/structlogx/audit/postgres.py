@@ -65,6 +65,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from structlogx.audit import chain
+from structlogx.audit._sql import SQLReads
 from structlogx.audit.store import TEXT_COLUMNS, Query, as_utc, json_text, row_texts, sql_where
 from structlogx.records import AuditEntry
 
@@ -309,7 +310,7 @@ def where(query: Query) -> tuple[str, list[Any]]:
 # -- the store ----------------------------------------------------------------------------------
 
 
-class PostgresStore:
+class PostgresStore(SQLReads):
     """Audit entries in a PostgreSQL database, shared by many processes (see the module docs).
 
     Args:
@@ -392,6 +393,9 @@ class PostgresStore:
 
     transaction_bound = False
     """Whether entries are written inside the application's own transactions (:meth:`bound`)."""
+
+    _select, _placeholder = _SELECT_COLUMNS, "%s"
+    _where, _decode = staticmethod(where), staticmethod(_entry)
 
     _bound: Callable[[], Any] | None = None
 
@@ -605,43 +609,6 @@ class PostgresStore:
         for entry, row in zip(entries, rows, strict=True):
             entry.id, entry.prev_hash, entry.hash = row[0], row[-2], row[-1]
         return [row[0] for row in rows]
-
-    def get(self, entry_id: int) -> AuditEntry | None:
-        """Return the entry with this id, or ``None``."""
-        if not isinstance(entry_id, int) or not -(2**63) <= entry_id < 2**63:
-            return None
-        with self._lock:
-            row = (
-                self._conn()
-                .execute(f"SELECT {_SELECT_COLUMNS} FROM {self.table} WHERE id = %s", (entry_id,))
-                .fetchone()
-            )
-        return None if row is None else _entry(row)
-
-    def query(self, **filters: Any) -> list[AuditEntry]:
-        """Return matching entries newest first (filters: :class:`~structlogx.audit.Query`)."""
-        query = Query.build(**filters)
-        condition, params = where(query)
-        sql = f"SELECT {_SELECT_COLUMNS} FROM {self.table} WHERE {condition} ORDER BY id DESC"
-        if query.limit is not None:
-            sql += " LIMIT %s"
-            params.append(query.limit)
-        with self._lock:
-            rows = self._conn().execute(sql, params).fetchall()
-        return [_entry(row) for row in rows]
-
-    def count(self, **filters: Any) -> int:
-        """Return how many entries match (``limit`` and ``after`` are ignored)."""
-        filters.pop("limit", None)
-        filters.pop("after", None)
-        condition, params = where(Query.build(**filters))
-        with self._lock:
-            row = (
-                self._conn()
-                .execute(f"SELECT count(*) FROM {self.table} WHERE {condition}", params)
-                .fetchone()
-            )
-        return int(row[0])
 
     def close(self) -> None:
         """Close this process's connection (a later call reopens it); a bound store's

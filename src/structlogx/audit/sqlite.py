@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 from structlogx.audit import chain
+from structlogx.audit._sql import SQLReads
 from structlogx.audit.store import Query, json_text, row_texts, sql_where, timestamp_text
 from structlogx.records import AuditEntry
 
@@ -152,7 +153,7 @@ def where(query: Query) -> tuple[str, list[Any]]:
     return sql_where(query, "?", flag=int, moment=timestamp_text)
 
 
-class SQLiteStore:
+class SQLiteStore(SQLReads):
     """Audit entries in one SQLite file (see the module docs).
 
     Args:
@@ -195,6 +196,10 @@ class SQLiteStore:
 
     transaction_bound = False
     """Whether entries are written inside the application's own transactions (:meth:`bound`)."""
+
+    table: str = TABLE
+    _select, _placeholder = _COLUMNS, "?"
+    _where, _decode = staticmethod(where), staticmethod(_entry)
 
     _bound: Callable[[], sqlite3.Connection] | None = None
 
@@ -340,41 +345,6 @@ class SQLiteStore:
         for entry, row in zip(entries, rows, strict=True):
             entry.id, entry.prev_hash, entry.hash = row[0], row[-2], row[-1]
         return [row[0] for row in rows]
-
-    def get(self, entry_id: int) -> AuditEntry | None:
-        """Return the entry with this id, or ``None``."""
-        with self._lock:
-            row = (
-                self._conn()
-                .execute(f"SELECT {_COLUMNS} FROM {TABLE} WHERE id = ?", (entry_id,))
-                .fetchone()
-            )
-        return None if row is None else _entry(row)
-
-    def query(self, **filters: Any) -> list[AuditEntry]:
-        """Return matching entries newest first (filters: :class:`~structlogx.audit.Query`)."""
-        query = Query.build(**filters)
-        condition, params = where(query)
-        sql = f"SELECT {_COLUMNS} FROM {TABLE} WHERE {condition} ORDER BY id DESC"
-        if query.limit is not None:
-            sql += " LIMIT ?"
-            params.append(query.limit)
-        with self._lock:
-            rows = self._conn().execute(sql, params).fetchall()
-        return [_entry(row) for row in rows]
-
-    def count(self, **filters: Any) -> int:
-        """Return how many entries match (``limit`` and ``after`` are ignored)."""
-        filters.pop("limit", None)
-        filters.pop("after", None)
-        condition, params = where(Query.build(**filters))
-        with self._lock:
-            row = (
-                self._conn()
-                .execute(f"SELECT count(*) FROM {TABLE} WHERE {condition}", params)
-                .fetchone()
-            )
-        return int(row[0])
 
     def close(self) -> None:
         """Close this process's connection (a later call reopens it); a bound store's

@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import logging
+import threading
+import time
+from unittest import skipUnless
 
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.template.loader import render_to_string
 from django.test import Client, TestCase, TransactionTestCase, override_settings
 
@@ -166,6 +169,46 @@ class NotificationAfterCommitTests(TransactionTestCase):
         assert _client().get(f"/orders/{self.order.pk}/pay/").status_code == 200
         assert [m.subject for m in mail.outbox] == ["[Shop] Order N1 has been marked as paid"]
         assert LogEntry.objects.get().action == "shop.order.paid"
+
+
+@skipUnless(connection.vendor == "postgresql", "row locks are real on PostgreSQL only")
+class ConcurrentWritersTests(TransactionTestCase):
+    """Threads with connections and transactions of their own log at once: the chain head's
+    row lock makes them take turns, so the trail is one unbroken chain."""
+
+    def test_threads_in_their_own_transactions_make_one_chain(self) -> None:
+        order = Order.objects.create(code="T1")
+        threads, per_thread = 6, 15
+        start = threading.Barrier(threads)
+        failures: list[BaseException] = []
+
+        def write(number: int) -> None:
+            try:
+                start.wait()
+                for step in range(per_thread):
+                    with transaction.atomic():
+                        order.log_action("shop.order.noted", data={"thread": number, "step": step})
+                        time.sleep(0.001)  # hold the head's lock: the others must wait for it
+            except BaseException as exc:  # reported below, in the test's thread
+                failures.append(exc)
+            finally:
+                connections.close_all()  # this thread's connection
+
+        workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        assert failures == []
+        entries = DjangoStore().query(visible=None, limit=None)
+        total = threads * per_thread
+        assert sorted(entry.id or 0 for entry in entries) == list(range(1, total + 1))
+        assert {(e.data["thread"], e.data["step"]) for e in entries} == {
+            (n, step) for n in range(threads) for step in range(per_thread)
+        }
+        report = DjangoStore().verify()
+        assert report.ok, str(report)
+        assert report.checked == total
 
 
 class LoggedModelTests(TestCase):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from urllib.parse import urlsplit
 
 SECRET_KEY = "structlogx-tests-only"
 DEBUG = False
@@ -52,6 +53,19 @@ DATABASES = {
         "NAME": os.path.join(tempfile.gettempdir(), f"structlogx-django-{os.getpid()}.sqlite3"),
     }
 }
+
+# tests/test_contrib_django.py runs the tests a second time on the suite's throwaway
+# PostgreSQL server, where ChainHead's row lock (select_for_update) is a real one.
+_POSTGRES = os.environ.get("STRUCTLOGX_TEST_POSTGRES")  # postgresql://user@host:port/name
+if _POSTGRES:
+    _url = urlsplit(_POSTGRES)
+    DATABASES["default"] = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _url.path.lstrip("/"),
+        "USER": _url.username or "",
+        "HOST": _url.hostname or "",
+        "PORT": str(_url.port or ""),
+    }
 
 ADMINS = [("Ops", "ops@example.com")]
 SERVER_EMAIL = "errors@example.com"

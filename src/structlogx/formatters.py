@@ -367,9 +367,10 @@ class StructuredFormatter(logging.Formatter):
     @staticmethod
     def _add_action(out: dict[str, Any], attributes: dict[str, Any]) -> None:
         out["action"] = attributes["action"]
+        describe = describe_actor  # the same rules for the actor and the object
         user = attributes.get("user")
         if user is not None:
-            kind, ident, text = describe_actor(user)
+            kind, ident, text = describe(user)
             if kind is not None:
                 out["actor_type"] = kind
             if ident is not None:
@@ -378,7 +379,7 @@ class StructuredFormatter(logging.Formatter):
                 out["actor_text"] = text
         subject = attributes.get("object")
         if subject is not None:
-            kind, ident, text = describe_object(subject)
+            kind, ident, text = describe(subject)
             if kind is not None:
                 out["object_type"] = kind
             if ident is not None:

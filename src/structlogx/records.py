@@ -125,6 +125,9 @@ class Described(NamedTuple):
 
 
 _NOTHING: Final = Described(None, None, None)
+# Described(...) through tuple.__new__: the NamedTuple's own __new__ is a Python function
+# with keyword handling, and objects are described for every audit record, twice.
+_new_described: Final = tuple.__new__
 
 
 def _text(value: object) -> str:
@@ -194,7 +197,7 @@ def _describe(value: object) -> Described:
             None if ident is None else _text(ident),
             None if shown is None else _text(shown),
         )
-    return Described(label, _ident(value), _text(value))
+    return _new_described(Described, (label, _ident(value), _text(value)))
 
 
 def describe_actor(user: object) -> Described:

@@ -676,3 +676,40 @@ def test_changed_data_object_with_failing_attribute_gives_none() -> None:
             raise RuntimeError("db gone")
 
     assert changed_data(Broken(), ["total"]) == {"total": None}
+
+
+def test_entry_from_record_puts_every_value_in_its_own_field() -> None:
+    """entry_from_record builds the entry by position: each field must get its own value."""
+    record = logging.LogRecord("shop.orders", logging.WARNING, "f.py", 1, "Order %s", ("X",), None)
+    record.action = "shop.order.noted"
+    record.user = {"type": "auth.User", "id": "u-1", "text": "Alice"}
+    record.object = {"type": "shop.Order", "id": "o-2", "text": "the order"}
+    record.scope = "event-3"
+    record.data = {"note": "n"}
+    record.visible = False
+    with context.bind(request_id="r-4"):
+        entry = entry_from_record(record)
+    assert entry.to_dict() | {"timestamp": None} == {
+        "timestamp": None,
+        "action": "shop.order.noted",
+        "level": "WARNING",
+        "logger": "shop.orders",
+        "message": "Order X",
+        "actor_type": "auth.User",
+        "actor_id": "u-1",
+        "actor_text": "Alice",
+        "object_type": "shop.Order",
+        "object_id": "o-2",
+        "object_text": "the order",
+        "scope": "event-3",
+        "data": {"note": "n"},
+        "context": {"request_id": "r-4"},
+        "visible": False,
+        "shredded": False,
+        "id": None,
+        "prev_hash": None,
+        "hash": None,
+        "seed": None,
+        "shred": None,
+    }
+    assert entry.timestamp == dt.datetime.fromtimestamp(record.created, dt.timezone.utc)

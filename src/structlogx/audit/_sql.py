@@ -1,31 +1,41 @@
-"""Reading entries back from a SQL table: what the SQLite and PostgreSQL stores share.
+"""What the SQLite and PostgreSQL stores share: reading entries back, and the row work of
+``shred`` and ``prune``.
 
-Each store keeps its own connection handling, schema and writes; the reads are the same SQL
-with another placeholder and another row decoder.
+Each store keeps its own connection handling, schema, appends and what follows a shred or a
+prune (a WAL checkpoint, a ``VACUUM``); the rest is the same SQL with another placeholder,
+another row codec and another way to lock.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
+from structlogx.audit import chain
 from structlogx.audit.store import Query
 from structlogx.records import AuditEntry
 
 
 class SQLReads:
-    """``get``, ``query`` and ``count`` of the :class:`~structlogx.audit.Store` protocol.
+    """``get``, ``query`` and ``count`` of the :class:`~structlogx.audit.Store` protocol, and
+    the row work of ``shred`` and ``prune``.
 
-    A subclass sets ``_lock``, ``table`` (quoted as SQL needs it), ``_select`` (the entry
-    columns, in its decoder's order) and ``_placeholder``, and provides ``_conn``, ``_where``
-    and ``_decode``.
+    A subclass sets ``_lock``, ``table`` and ``_state`` (quoted as SQL needs them),
+    ``_select`` (the entry columns, in its decoder's order), ``_placeholder``, ``_for_update``
+    (what locks the rows a write reads, if anything) and ``_shred_update``, and provides
+    ``_conn``, ``_writing``, ``_where``, ``_decode``, ``_moment``, ``_among`` and
+    ``_shred_values``.
     """
 
     _lock: threading.RLock
     _select: str
     table: str
+    _state: str
     _placeholder: str
+    _for_update: str
+    _shred_update: str
 
     def _conn(self) -> Any:
         raise NotImplementedError
@@ -34,6 +44,22 @@ class SQLReads:
         raise NotImplementedError
 
     def _decode(self, row: Sequence[Any]) -> AuditEntry:
+        raise NotImplementedError
+
+    def _writing(self) -> AbstractContextManager[Any]:
+        """Hold ``_lock`` and yield what executes SQL inside one write transaction."""
+        raise NotImplementedError
+
+    def _moment(self, value: Any) -> Any:
+        """Return a UTC datetime as the ``timestamp`` column compares it."""
+        raise NotImplementedError
+
+    def _among(self, ids: list[int]) -> tuple[str, Sequence[Any]]:
+        """Return the condition ``id`` is one of *ids*, and its parameters."""
+        raise NotImplementedError
+
+    def _shred_values(self, entry: AuditEntry) -> Sequence[Any]:
+        """Return the parameters of ``_shred_update`` for a shredded entry."""
         raise NotImplementedError
 
     def get(self, entry_id: int) -> AuditEntry | None:
@@ -69,3 +95,66 @@ class SQLReads:
                 .fetchone()
             )
         return int(row[0])
+
+    def _shred_rows(
+        self, plan: chain.ShredPlan, report: chain.ShredReport, batch_size: int
+    ) -> None:
+        """Shred the entries *plan* selects, *batch_size* per write transaction, counting them
+        in *report* (a dry run only counts); the caller records it and cleans up."""
+        condition, params = self._where(plan.query)
+        with self._lock:
+            ids = [
+                row[0]
+                for row in self._conn().execute(
+                    f"SELECT id FROM {self.table} WHERE {condition} ORDER BY id", params
+                )
+            ]
+        size = max(1, batch_size)
+        for start in range(0, len(ids), size):
+            among, values = self._among(ids[start : start + size])
+            with self._writing() as db:
+                rows = db.execute(
+                    f"SELECT {self._select} FROM {self.table} WHERE {among} "
+                    f"ORDER BY id{self._for_update}",
+                    values,
+                ).fetchall()
+                updates = []
+                for row in rows:
+                    shredded = report.add(self._decode(row), plan.fields)
+                    if shredded is not None:
+                        updates.append(self._shred_values(shredded))
+                if updates and not report.dry_run:
+                    db.executemany(self._shred_update, updates)
+
+    def _prune_rows(self, plan: chain.PrunePlan, dry_run: bool) -> chain.PruneReport:
+        """Delete the oldest run of entries before ``plan.before`` and move the anchor to the
+        last one, in one write transaction; the caller records it and cleans up."""
+        mark = self._placeholder
+        with self._writing() as db:
+            head_id, anchor_id = db.execute(
+                f"SELECT head_id, coalesce(anchor_id, 0) FROM {self._state} "
+                f"WHERE id = 1{self._for_update}"
+            ).fetchone()
+            keep = db.execute(
+                f"SELECT min(id) FROM {self.table} WHERE timestamp >= {mark}",
+                (self._moment(plan.before),),
+            ).fetchone()[0]
+            cutoff = head_id if keep is None else keep - 1
+            last = db.execute(
+                f"SELECT id, hash FROM {self.table} WHERE id <= {mark} ORDER BY id DESC LIMIT 1",
+                (cutoff,),
+            ).fetchone()
+            if last is None or last[0] <= anchor_id:
+                return chain.PruneReport(0, anchor_id or None, dry_run)
+            count = db.execute(
+                f"SELECT count(*) FROM {self.table} WHERE id <= {mark}", (last[0],)
+            ).fetchone()[0]
+            report = chain.PruneReport(count, last[0], dry_run)
+            if not dry_run:
+                db.execute(f"DELETE FROM {self.table} WHERE id <= {mark}", (last[0],))
+                db.execute(
+                    f"UPDATE {self._state} SET anchor_id = {mark}, anchor_hash = {mark} "
+                    "WHERE id = 1",
+                    (last[0], last[1]),
+                )
+            return report

@@ -301,6 +301,22 @@ def _unreadable(row: Sequence[Any]) -> AuditEntry:
     )
 
 
+def _shred_row(entry: AuditEntry) -> tuple[Any, ...]:
+    data, data_text = _json_columns(entry.data)
+    context, context_text = _json_columns(entry.context)
+    return (
+        entry.message,
+        entry.actor_text,
+        entry.object_text,
+        data,
+        data_text,
+        context,
+        context_text,
+        json_text(entry.shred),
+        entry.id,
+    )
+
+
 def where(query: Query) -> tuple[str, list[Any]]:
     """Return the SQL condition and its parameters for *query* (values always bound); the
     action range is exact because the column's collation is "C"."""
@@ -394,8 +410,28 @@ class PostgresStore(SQLReads):
     transaction_bound = False
     """Whether entries are written inside the application's own transactions (:meth:`bound`)."""
 
-    _select, _placeholder = _SELECT_COLUMNS, "%s"
+    _select, _placeholder, _for_update = _SELECT_COLUMNS, "%s", " FOR UPDATE"
     _where, _decode = staticmethod(where), staticmethod(_entry)
+    _shred_values = staticmethod(_shred_row)
+
+    @property
+    def _shred_update(self) -> str:  # type: ignore[override]
+        return (
+            f"UPDATE {self.table} SET message = %s, actor_text = %s, object_text = %s, "
+            "data = %s, data_text = %s, context = %s, context_text = %s, shredded = TRUE, "
+            "seed = NULL, shred = %s WHERE id = %s"
+        )
+
+    @staticmethod
+    def _moment(value: _dt.datetime) -> _dt.datetime:
+        return value  # a timestamptz column: compared as a datetime
+
+    @staticmethod
+    def _among(ids: list[int]) -> tuple[str, Sequence[Any]]:
+        return "id = ANY(%s)", (ids,)
+
+    def _writing(self) -> contextlib.AbstractContextManager[Any]:
+        return self._transaction()
 
     _bound: Callable[[], Any] | None = None
 
@@ -707,36 +743,8 @@ class PostgresStore(SQLReads):
             ValueError: no object and no actor, an unknown field name, an empty reason.
         """
         plan = chain.ShredPlan.build(object=object, actor=actor, fields=fields, reason=reason)
-        condition, params = where(plan.query)
-        with self._lock:
-            ids = [
-                row[0]
-                for row in self._conn().execute(
-                    f"SELECT id FROM {self.table} WHERE {condition} ORDER BY id", params
-                )
-            ]
         report = chain.ShredReport(dry_run=dry_run)
-        size = max(1, batch_size)
-        for start in range(0, len(ids), size):
-            with self._transaction() as cursor:
-                cursor.execute(
-                    f"SELECT {_SELECT_COLUMNS} FROM {self.table} WHERE id = ANY(%s) "
-                    "ORDER BY id FOR UPDATE",
-                    (ids[start : start + size],),
-                )
-                updates = []
-                for row in cursor.fetchall():
-                    shredded = report.add(_entry(row), plan.fields)
-                    if shredded is not None:
-                        updates.append(_shred_row(shredded))
-                if updates and not dry_run:
-                    cursor.executemany(
-                        f"UPDATE {self.table} SET message = %s, actor_text = %s, "
-                        "object_text = %s, data = %s, data_text = %s, context = %s, "
-                        "context_text = %s, shredded = TRUE, seed = NULL, shred = %s "
-                        "WHERE id = %s",
-                        updates,
-                    )
+        self._shred_rows(plan, report, batch_size)
         if report.entries and not dry_run:
             if vacuum and self._bound is None:  # no VACUUM inside a transaction
                 self.vacuum()
@@ -770,31 +778,9 @@ class PostgresStore(SQLReads):
             TypeError: *before* is not a datetime.
         """
         plan = chain.PrunePlan.build(before, reason=reason)
-        with self._transaction() as cursor:
-            head_id, anchor_id = cursor.execute(
-                f"SELECT head_id, coalesce(anchor_id, 0) FROM {self._state} WHERE id = 1 FOR UPDATE"
-            ).fetchone()
-            keep = cursor.execute(
-                f"SELECT min(id) FROM {self.table} WHERE timestamp >= %s", (plan.before,)
-            ).fetchone()[0]
-            cutoff = head_id if keep is None else keep - 1
-            last = cursor.execute(
-                f"SELECT id, hash FROM {self.table} WHERE id <= %s ORDER BY id DESC LIMIT 1",
-                (cutoff,),
-            ).fetchone()
-            if last is None or last[0] <= anchor_id:
-                return chain.PruneReport(0, anchor_id or None, dry_run)
-            count = cursor.execute(
-                f"SELECT count(*) FROM {self.table} WHERE id <= %s", (last[0],)
-            ).fetchone()[0]
-            report = chain.PruneReport(count, last[0], dry_run)
-            if dry_run:
-                return report
-            cursor.execute(f"DELETE FROM {self.table} WHERE id <= %s", (last[0],))
-            cursor.execute(
-                f"UPDATE {self._state} SET anchor_id = %s, anchor_hash = %s WHERE id = 1",
-                (last[0], last[1]),
-            )
+        report = self._prune_rows(plan, dry_run)
+        if not report.entries or dry_run:
+            return report
         self.append([plan.record(report, by)])
         return report
 
@@ -810,22 +796,6 @@ def _check_version(version: int, latest: int) -> bool:
 
 
 _SYNCHRONOUS_COMMIT: Final = ("on", "off", "local", "remote_write", "remote_apply")
-
-
-def _shred_row(entry: AuditEntry) -> tuple[Any, ...]:
-    data, data_text = _json_columns(entry.data)
-    context, context_text = _json_columns(entry.context)
-    return (
-        entry.message,
-        entry.actor_text,
-        entry.object_text,
-        data,
-        data_text,
-        context,
-        context_text,
-        json_text(entry.shred),
-        entry.id,
-    )
 
 
 def _after_fork_in_child() -> None:

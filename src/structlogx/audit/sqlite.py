@@ -148,6 +148,18 @@ def _entry(row: Sequence[Any]) -> AuditEntry:
     )
 
 
+def _shred_row(entry: AuditEntry) -> tuple[Any, ...]:
+    return (
+        entry.message,
+        entry.actor_text,
+        entry.object_text,
+        json_text(entry.data),
+        json_text(entry.context),
+        json_text(entry.shred),
+        entry.id,
+    )
+
+
 def where(query: Query) -> tuple[str, list[Any]]:
     """Return the SQL condition and its parameters for *query* (values always bound)."""
     return sql_where(query, "?", flag=int, moment=timestamp_text)
@@ -198,8 +210,10 @@ class SQLiteStore(SQLReads):
     """Whether entries are written inside the application's own transactions (:meth:`bound`)."""
 
     table: str = TABLE
-    _select, _placeholder = _COLUMNS, "?"
+    _state, _select, _placeholder, _for_update = STATE, _COLUMNS, "?", ""  # BEGIN IMMEDIATE locks
+    _shred_update = _SHRED_UPDATE
     _where, _decode = staticmethod(where), staticmethod(_entry)
+    _moment, _shred_values = staticmethod(timestamp_text), staticmethod(_shred_row)
 
     _bound: Callable[[], sqlite3.Connection] | None = None
 
@@ -301,6 +315,17 @@ class SQLiteStore(SQLReads):
         finally:
             if self._lock_fd >= 0:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            connection = self._conn()
+            with self._write_transaction(connection):
+                yield connection
+
+    @staticmethod
+    def _among(ids: list[int]) -> tuple[str, Sequence[Any]]:
+        return f"id IN ({', '.join('?' * len(ids))})", ids
 
     def _reset_after_fork(self) -> None:
         self._lock = threading.RLock()  # a lock held by a parent thread would never be released
@@ -461,32 +486,8 @@ class SQLiteStore(SQLReads):
             ValueError: no object and no actor, an unknown field name, an empty reason.
         """
         plan = chain.ShredPlan.build(object=object, actor=actor, fields=fields, reason=reason)
-        condition, params = where(plan.query)
-        with self._lock:
-            ids = [
-                row[0]
-                for row in self._conn().execute(
-                    f"SELECT id FROM {TABLE} WHERE {condition} ORDER BY id", params
-                )
-            ]
         report = chain.ShredReport(dry_run=dry_run)
-        for start in range(0, len(ids), max(1, batch_size)):
-            batch = ids[start : start + batch_size]
-            marks = ", ".join("?" * len(batch))
-            with self._lock:
-                connection = self._conn()
-                with self._write_transaction(connection):
-                    rows = connection.execute(
-                        f"SELECT {_COLUMNS} FROM {TABLE} WHERE id IN ({marks})", batch
-                    ).fetchall()
-                    updates = []
-                    for row in rows:
-                        entry = _entry(row)
-                        shredded = report.add(entry, plan.fields)
-                        if shredded is not None:
-                            updates.append(_shred_row(shredded))
-                    if updates and not dry_run:
-                        connection.executemany(_SHRED_UPDATE, updates)
+        self._shred_rows(plan, report, batch_size)
         if report.entries and not dry_run:
             self._checkpoint()
             self.append([plan.record(report, by)])
@@ -522,33 +523,9 @@ class SQLiteStore(SQLReads):
             TypeError: *before* is not a datetime.
         """
         plan = chain.PrunePlan.build(before, reason=reason)
-        with self._lock:
-            connection = self._conn()
-            with self._write_transaction(connection):
-                keep = connection.execute(
-                    f"SELECT min(id) FROM {TABLE} WHERE timestamp >= ?",
-                    (timestamp_text(plan.before),),
-                ).fetchone()[0]
-                head_id, anchor_id = connection.execute(
-                    f"SELECT head_id, coalesce(anchor_id, 0) FROM {STATE}"
-                ).fetchone()
-                cutoff = head_id if keep is None else keep - 1
-                last = connection.execute(
-                    f"SELECT id, hash FROM {TABLE} WHERE id <= ? ORDER BY id DESC LIMIT 1",
-                    (cutoff,),
-                ).fetchone()
-                if last is None or last[0] <= anchor_id:
-                    return chain.PruneReport(0, anchor_id or None, dry_run)
-                count = connection.execute(
-                    f"SELECT count(*) FROM {TABLE} WHERE id <= ?", (last[0],)
-                ).fetchone()[0]
-                report = chain.PruneReport(count, last[0], dry_run)
-                if dry_run:
-                    return report
-                connection.execute(f"DELETE FROM {TABLE} WHERE id <= ?", (last[0],))
-                connection.execute(
-                    f"UPDATE {STATE} SET anchor_id = ?, anchor_hash = ?", (last[0], last[1])
-                )
+        report = self._prune_rows(plan, dry_run)
+        if not report.entries or dry_run:
+            return report
         self._checkpoint()
         self.append([plan.record(report, by)])
         return report
@@ -705,18 +682,6 @@ def _unreadable(row: Sequence[Any]) -> AuditEntry:
         seed=row[17] if isinstance(row[17], str) else None,
         prev_hash=row[19],
         hash=row[20],
-    )
-
-
-def _shred_row(entry: AuditEntry) -> tuple[Any, ...]:
-    return (
-        entry.message,
-        entry.actor_text,
-        entry.object_text,
-        json_text(entry.data),
-        json_text(entry.context),
-        json_text(entry.shred),
-        entry.id,
     )
 
 

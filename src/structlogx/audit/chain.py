@@ -153,6 +153,11 @@ def _salts(seed: str, count: int) -> bytes:
     return hashlib.shake_256(bytes.fromhex(seed)).digest(16 * count)
 
 
+def _digest(salt: bytes, name: str, value: Any) -> bytes:
+    """Return ``digest(unit)`` (see the module docs); content_digest inlines it per write."""
+    return hashlib.sha256(salt + _name(name) + canonical(value)).digest()
+
+
 def _units(entry: AuditEntry) -> list[tuple[str, Any]]:
     """Return ``(name, value)`` of every unit of *entry*, in the order of their names."""
     units: list[tuple[str, Any]] = []
@@ -230,7 +235,7 @@ def content_digest(entry: AuditEntry) -> str:
                 raise ValueError(f"the shredded value {name!r} was replaced")
             digest = _hex(digests[name], name)
         else:
-            digest = hashlib.sha256(salt + encoded + canonical(value)).digest()
+            digest = _digest(salt, name, value)
         parts += (encoded, digest)
     return hashlib.sha256(b"".join(parts)).hexdigest()
 
@@ -320,7 +325,7 @@ def shred_entry(entry: AuditEntry, names: Iterable[str] | None = None) -> AuditE
         if salt is None:
             continue  # shredded before
         if name in wanted:
-            digests[name] = hashlib.sha256(salt + _name(name) + canonical(value)).hexdigest()
+            digests[name] = _digest(salt, name, value).hex()
         else:
             salts[name] = salt.hex()
     wanted -= set(shred.get("digests", {}))

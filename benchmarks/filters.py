@@ -60,8 +60,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, TextIO
+
+from _shop import action_extra
 
 import structlogx
 from structlogx import context
@@ -89,38 +90,6 @@ _LOGGER_NUMBERS = itertools.count(1)
 Runner = Callable[[int], None]
 #: One timed segment of the filter alone: filter ``n`` fresh records, return nanoseconds.
 Timer = Callable[[int], int]
-
-
-class User:
-    """A small stand-in for an ORM user."""
-
-    def __init__(self, pk: int, username: str) -> None:
-        self.pk = pk
-        self.username = username
-
-    def __str__(self) -> str:
-        return self.username
-
-
-class Order:
-    """A small stand-in for an ORM order."""
-
-    def __init__(self, pk: int, code: str) -> None:
-        self.pk = pk
-        self.code = code
-
-    def __str__(self) -> str:
-        return f"Order {self.code}"
-
-
-def action_extra() -> dict[str, Any]:
-    """Return the ``extra`` of the action record (built once, reused by every call)."""
-    return {
-        "action": "shop.order.canceled",
-        "user": User(7, "alice"),
-        "object": Order(42, "ABC42"),
-        "data": {"amount": Decimal("12.50"), "reason": "customer request", "items": 3},
-    }
 
 
 def not_a_health_check(record: logging.LogRecord) -> bool:

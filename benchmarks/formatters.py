@@ -58,8 +58,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, TextIO
+
+from _shop import ACTION, action_extra
 
 import structlogx
 from structlogx import context
@@ -67,7 +68,6 @@ from structlogx.formatters import ActionFormatter, JSONFormatter, LogfmtFormatte
 
 KINDS = ("action", "plain")
 BOUND: Mapping[str, str] = {"request_id": "r-1", "client_ip": "203.0.113.9"}
-ACTION = "shop.order.canceled"
 INSTALL_HINT = "pip install -e '.[bench]'"
 
 STDLIB = "stdlib text"
@@ -79,39 +79,6 @@ _LOGGER_NUMBERS = itertools.count(1)
 
 #: One timed segment: log ``n`` records of one kind.
 Runner = Callable[[int], None]
-
-
-class User:
-    """A small stand-in for an ORM user."""
-
-    def __init__(self, pk: int, username: str) -> None:
-        self.pk = pk
-        self.id = pk
-        self.username = username
-
-    def __str__(self) -> str:
-        return self.username
-
-
-class Order:
-    """A small stand-in for an ORM order."""
-
-    def __init__(self, pk: int, code: str) -> None:
-        self.pk = pk
-        self.code = code
-
-    def __str__(self) -> str:
-        return f"Order {self.code}"
-
-
-def action_extra() -> dict[str, Any]:
-    """Return the ``extra`` of the action record (built once, reused by every call)."""
-    return {
-        "action": ACTION,
-        "user": User(7, "alice"),
-        "object": Order(42, "ABC42"),
-        "data": {"amount": Decimal("12.50"), "reason": "customer request", "items": 3},
-    }
 
 
 # -- variants -------------------------------------------------------------------------------

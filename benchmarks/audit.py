@@ -41,6 +41,16 @@ writes starts from a fresh file whose table was created by
   ``chain.link(...)``, the chain's own work, is timed alone in a loop without I/O. The
   chaining ratio is (sync cost) / (sync cost - chain cost): how much slower a sync write is
   than it would be without the chain; median of the per-round ratios.
+* **floors** (what no audit handler on this write path can beat on this machine): the same
+  ``logger.info`` call into a handler that hands one ready-made entry to structlogx's own
+  writers (``SyncWriter``, ``AsyncWriter``) over a store that inserts the prebuilt raw
+  baseline row: no entry is built, nothing is normalised or encoded. Sync floors run with 1
+  and 8 threads (``FULL``) and 1 thread (``NORMAL``), each paired with its raw baseline like
+  the sync segments; async floors run like *sustained*. Each floor runs twice: without the
+  chain, and with the chain's own work (``chain.prepare`` + ``chain.link`` per entry, its
+  result unused) done by the store in the committing thread. A target above its floor
+  cannot be met by making the handler's own work cheaper: the logging call, the thread
+  hand-offs and the commit alone (and the chain, where it is on) exceed it.
 * **verify** of ``--verify-entries`` chained entries (1,000,000 by default): the query rows
   again, each given its seed and hash by ``chain.prepare`` and ``chain.link`` in the fill
   loop and written by one raw ``executemany`` (the state row holds the head), cached like the
@@ -89,6 +99,7 @@ from typing import Any
 import structlogx
 from structlogx.audit import chain
 from structlogx.audit.sqlite import MIGRATIONS, STATE, TABLE, SQLiteStore
+from structlogx.audit.writer import AsyncWriter, Spool, SyncWriter
 from structlogx.handlers import AuditHandler
 from structlogx.records import AuditEntry, entry_from_record
 
@@ -256,6 +267,51 @@ def run_threads(call: Call, threads: int, seconds: float) -> tuple[int, float]:
     return sum(counts), time.perf_counter() - start
 
 
+class RowStore:
+    """The floor of a store: each entry becomes the prebuilt baseline row, in one
+    ``BEGIN IMMEDIATE`` ... ``COMMIT`` per batch; with *chained*, the chain's own work
+    (``chain.prepare`` + ``chain.link``) is done for each entry too, its result unused."""
+
+    url = "floor://"
+
+    def __init__(self, path: str, synchronous: str, row: tuple[Any, ...], chained: bool) -> None:
+        self.connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.connection.execute("PRAGMA journal_mode = WAL")
+        self.connection.execute(f"PRAGMA synchronous = {synchronous}")
+        self.row, self.chained = row, chained
+        self.head: str | None = None
+        self.number = 0
+
+    def append(self, entries: list[AuditEntry]) -> None:
+        if self.chained:
+            for entry in entries:
+                entry.seed = None  # the entry is reused: give it a new seed, as a new one gets
+                self.number += 1
+                self.head = chain.link(self.head, self.number, chain.prepare(entry))
+        execute = self.connection.execute
+        execute("BEGIN IMMEDIATE")
+        self.connection.executemany(INSERT, [self.row] * len(entries))
+        execute("COMMIT")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class ReadyEntryHandler(logging.Handler):
+    """Hand one ready-made entry to *writer* for every record: no audit work in the caller."""
+
+    def __init__(self, writer: SyncWriter | AsyncWriter, entry: AuditEntry) -> None:
+        super().__init__()
+        self.writer, self.entry = writer, entry
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        self.writer.write(self.entry)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.writer.write(self.entry)
+
+
 class Bench:
     """The write measurements, sharing one temporary directory and a problem list."""
 
@@ -305,6 +361,41 @@ class Bench:
         detach(logger, handler)
         self.verify(f"sync {strength} x{threads}", path, done)
         return done / elapsed
+
+    def floor_sync(self, synchronous: str, threads: int, chained: bool) -> float:
+        """Entries per second of the sync floor (see the module docs)."""
+        path = self.fresh(f"floor-{synchronous}-{threads}-{'chained' if chained else 'plain'}")
+        writer = SyncWriter(RowStore(path, synchronous, self.row, chained))  # type: ignore[arg-type]
+        handler = ReadyEntryHandler(writer, self.entry)
+        logger = make_logger(handler)
+        done, elapsed = run_threads(log_call(logger), threads, self.seconds)
+        detach(logger, handler)
+        writer.close()
+        self.verify(f"floor {synchronous} x{threads}", path, done)
+        return done / elapsed
+
+    def floor_async(self, entries: int, chained: bool) -> float:
+        """Entries per second of the async floor, from the first call until ``flush()``."""
+        path = self.fresh(f"floor-async-{'chained' if chained else 'plain'}")
+        store = RowStore(path, "FULL", self.row, chained)
+        writer = AsyncWriter(store, spool=Spool(path + ".spool.jsonl"))  # type: ignore[arg-type]
+        handler = ReadyEntryHandler(writer, dataclasses.replace(self.entry))
+        logger = make_logger(handler)
+        call = log_call(logger)
+        call()  # starts the writer thread
+        writer.flush()
+        gc.collect()
+        start = time.perf_counter()
+        for _ in range(entries):
+            call()
+        flushed = writer.flush()
+        elapsed = time.perf_counter() - start
+        detach(logger, handler)
+        writer.close()
+        if not flushed:
+            self.problems.append("async floor: flush() returned False")
+        self.verify("async floor", path, entries + 1)
+        return entries / elapsed
 
     def chained(self) -> float:
         """Microseconds per entry of ``store.prepare`` + ``store.append`` (FULL, 1 thread)."""
@@ -712,6 +803,14 @@ def main(argv: list[str] | None = None) -> int:
         pairs["crash 1"] = ("crash", 1, "NORMAL")
         rates: dict[str, list[float]] = {name: [] for name in [*pairs, "FULL", "NORMAL"]}
         ratios: dict[str, list[float]] = {name: [] for name in pairs}
+        floors = {  # name: (the target's name, chained)
+            f"floor {name} {'chained' if chained else 'plain'}": (name, chained)
+            for name in TARGETS
+            for chained in (False, True)
+        }
+        floor_rates: dict[str, list[float]] = {name: [] for name in floors}
+        floor_ratios: dict[str, list[float]] = {name: [] for name in floors}
+        floor_async: dict[bool, list[float]] = {False: [], True: []}
         async_rates: list[float] = []
         caller: list[float] = []
         latencies: list[list[int]] = [[] for _ in range(args.processes)]
@@ -722,11 +821,25 @@ def main(argv: list[str] | None = None) -> int:
         bench.sync("fsync", 2)  # untimed warm-up
         bench.chain_only(chain_entries // 5)
         for _ in range(rounds):
-            order = [*pairs, "async", "caller", "processes", "chain"]
+            order = [*pairs, *floors, "async", "floor async", "caller", "processes", "chain"]
             shuffler.shuffle(order)
             for name in order:
                 if name == "async":
                     async_rates.append(bench.async_rate(async_entries))
+                elif name == "floor async":
+                    for chained in (False, True):
+                        floor_async[chained].append(bench.floor_async(async_entries, chained))
+                elif name in floors:
+                    goal, chained = floors[name]
+                    _, threads, synchronous = pairs[goal]
+                    if shuffler.random() < 0.5:
+                        rate = bench.floor_sync(synchronous, threads, chained)
+                        base = bench.raw(synchronous)
+                    else:
+                        base = bench.raw(synchronous)
+                        rate = bench.floor_sync(synchronous, threads, chained)
+                    floor_rates[name].append(rate)
+                    floor_ratios[name].append(rate / base)
                 elif name == "caller":
                     caller += bench.async_caller(bursts, args.burst, shuffler)
                 elif name == "processes":
@@ -806,6 +919,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     print_table(
         f"writes (median of {rounds} rounds x {seconds:g} s; threads share one handler)", rows
+    )
+
+    rows = []
+    for name, (goal, chained) in floors.items():
+        strength, threads, synchronous = pairs[goal]
+        rows.append(
+            ratio_row(
+                f"floor sync {strength}, {threads} thread{'s' if threads > 1 else ''}, "
+                f"{'with' if chained else 'no'} chain / raw {synchronous}",
+                floor_rates[name],
+                floor_ratios[name],
+                TARGETS[goal],
+            )
+        )
+    for chained in (False, True):
+        values = floor_async[chained]
+        rows.append(
+            Row(
+                f"floor async sustained, {'with' if chained else 'no'} chain",
+                f"{statistics.median(values):,.0f}/s",
+                spread=f"{min(values):,.0f}-{max(values):,.0f}/s",
+                target=f">= {TARGET_ASYNC_RATE:,}/s",
+                ok=statistics.median(values) >= TARGET_ASYNC_RATE,
+            )
+        )
+    print_table(
+        "floors: the same logging call, a ready entry, structlogx's writers, the prebuilt row "
+        "(a MISS: the target is\nabove what the logging call, the hand-offs and the commit "
+        "alone reach here)",
+        rows,
     )
 
     rows = []

@@ -124,6 +124,26 @@ class BadStr:
         return "<BadStr 9>"
 
 
+class FailingPk:
+    """A ``pk`` property that fails (a deferred field whose database is gone): ``id`` serves."""
+
+    id = 3
+
+    @property
+    def pk(self) -> int:
+        raise RuntimeError("db gone")
+
+    def __str__(self) -> str:
+        return "failing pk"
+
+
+class Anonymous:
+    """Neither ``pk`` nor ``id``: described by its type and text alone."""
+
+    def __str__(self) -> str:
+        return "anonymous"
+
+
 class Event:
     def __str__(self) -> str:
         return "democon-2024"
@@ -222,6 +242,8 @@ def test_validate_action_raises_invalid_action_error_naming_the_action(action: o
         (Row("r-9"), Described(f"{__name__}.Row", "r-9", "row r-9")),
         (DjangoModel(12), Described("shop.Order", "12", "Order #12")),
         (BadStr(), Described(f"{__name__}.BadStr", "9", "<BadStr 9>")),
+        (FailingPk(), Described(f"{__name__}.FailingPk", "3", "failing pk")),
+        (Anonymous(), Described(f"{__name__}.Anonymous", None, "anonymous")),
     ],
     ids=[
         "none",
@@ -234,6 +256,8 @@ def test_validate_action_raises_invalid_action_error_naming_the_action(action: o
         "id",
         "django-meta",
         "str-raises",
+        "pk-raises",
+        "no-ident",
     ],
 )
 @pytest.mark.parametrize("describe", [describe_actor, describe_object])

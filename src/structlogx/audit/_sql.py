@@ -1,13 +1,14 @@
-"""What the SQLite and PostgreSQL stores share: reading entries back, and the row work of
-``shred`` and ``prune``.
+"""What the SQLite and PostgreSQL stores share: reading entries back, ``prune``, and the row
+work of ``shred``.
 
-Each store keeps its own connection handling, schema, appends and what follows a shred or a
-prune (a WAL checkpoint, a ``VACUUM``); the rest is the same SQL with another placeholder,
-another row codec and another way to lock.
+Each store keeps its own connection handling, schema, appends and what follows a shred (a
+WAL checkpoint, a ``VACUUM``); the rest is the same SQL with another placeholder, another
+row codec and another way to lock.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -19,14 +20,14 @@ from structlogx.records import AuditEntry
 
 
 class SQLReads:
-    """``get``, ``query`` and ``count`` of the :class:`~structlogx.audit.Store` protocol, and
-    the row work of ``shred`` and ``prune``.
+    """``get``, ``query``, ``count`` and ``prune`` of the :class:`~structlogx.audit.Store`
+    protocol, and the row work of ``shred``.
 
     A subclass sets ``_lock``, ``table`` and ``_state`` (quoted as SQL needs them),
     ``_select`` (the entry columns, in its decoder's order), ``_placeholder``, ``_for_update``
     (what locks the rows a write reads, if anything) and ``_shred_update``, and provides
-    ``_conn``, ``_writing``, ``_where``, ``_decode``, ``_moment``, ``_among`` and
-    ``_shred_values``.
+    ``_conn``, ``append``, ``_writing``, ``_where``, ``_decode``, ``_moment``, ``_among`` and
+    ``_shred_values`` (and ``_checkpoint`` where deleted rows need it to leave the disk).
     """
 
     _lock: threading.RLock
@@ -39,6 +40,13 @@ class SQLReads:
 
     def _conn(self) -> Any:
         raise NotImplementedError
+
+    def append(self, entries: Sequence[AuditEntry], prepared: Any = None) -> list[int]:
+        raise NotImplementedError
+
+    def _checkpoint(self) -> None:
+        """Make rows a prune deleted leave the disk before its record is written (SQLite: a
+        WAL checkpoint; PostgreSQL leaves old row versions to ``VACUUM``)."""
 
     def _where(self, query: Query) -> tuple[str, list[Any]]:
         raise NotImplementedError
@@ -126,9 +134,33 @@ class SQLReads:
                 if updates and not report.dry_run:
                     db.executemany(self._shred_update, updates)
 
+    def prune(
+        self,
+        before: _dt.datetime,
+        *,
+        reason: str = "retention",
+        by: object = None,
+        dry_run: bool = False,
+    ) -> chain.PruneReport:
+        """Delete the entries older than *before* and keep the chain verifiable.
+
+        Deletes the longest run of entries, from the oldest, whose timestamps are all before
+        *before*, and records the last one's id and hash as the *anchor* the remaining chain
+        starts from. The pruning is itself recorded as a ``structlogx.audit.pruned`` entry.
+
+        Raises:
+            TypeError: *before* is not a datetime.
+        """
+        plan = chain.PrunePlan.build(before, reason=reason)
+        report = self._prune_rows(plan, dry_run)
+        if report.entries and not dry_run:
+            self._checkpoint()
+            self.append([plan.record(report, by)])
+        return report
+
     def _prune_rows(self, plan: chain.PrunePlan, dry_run: bool) -> chain.PruneReport:
         """Delete the oldest run of entries before ``plan.before`` and move the anchor to the
-        last one, in one write transaction; the caller records it and cleans up."""
+        last one, in one write transaction."""
         mark = self._placeholder
         with self._writing() as db:
             head_id, anchor_id = db.execute(

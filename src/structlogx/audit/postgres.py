@@ -760,30 +760,6 @@ class PostgresStore(SQLReads):
         with self._lock:
             self._conn().execute(f"VACUUM {self.table}")
 
-    def prune(
-        self,
-        before: _dt.datetime,
-        *,
-        reason: str = "retention",
-        by: object = None,
-        dry_run: bool = False,
-    ) -> chain.PruneReport:
-        """Delete the entries older than *before* and keep the chain verifiable.
-
-        Deletes the longest run of entries, from the oldest, whose timestamps are all before
-        *before*, and records the last one's id and hash as the *anchor* the remaining chain
-        starts from. The pruning is itself recorded as a ``structlogx.audit.pruned`` entry.
-
-        Raises:
-            TypeError: *before* is not a datetime.
-        """
-        plan = chain.PrunePlan.build(before, reason=reason)
-        report = self._prune_rows(plan, dry_run)
-        if not report.entries or dry_run:
-            return report
-        self.append([plan.record(report, by)])
-        return report
-
 
 def _check_version(version: int, latest: int) -> bool:
     """Return whether *version* is the latest; raise when it is newer than this code knows."""

@@ -505,31 +505,6 @@ class SQLiteStore(SQLReads):
                     return
                 time.sleep(0.1)  # a reader holds an old snapshot: let it finish
 
-    def prune(
-        self,
-        before: _dt.datetime,
-        *,
-        reason: str = "retention",
-        by: object = None,
-        dry_run: bool = False,
-    ) -> chain.PruneReport:
-        """Delete the entries older than *before* and keep the chain verifiable.
-
-        Deletes the longest run of entries, from the oldest, whose timestamps are all before
-        *before*, and records the last one's id and hash as the *anchor* the remaining chain
-        starts from. The pruning is itself recorded as a ``structlogx.audit.pruned`` entry.
-
-        Raises:
-            TypeError: *before* is not a datetime.
-        """
-        plan = chain.PrunePlan.build(before, reason=reason)
-        report = self._prune_rows(plan, dry_run)
-        if not report.entries or dry_run:
-            return report
-        self._checkpoint()
-        self.append([plan.record(report, by)])
-        return report
-
     def schema_version(self) -> int:
         """Return the schema version of the database file."""
         with self._lock:

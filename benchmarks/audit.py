@@ -308,8 +308,12 @@ class ReadyEntryHandler(logging.Handler):
         self.writer.write(self.entry)
         return True
 
-    def emit(self, record: logging.LogRecord) -> None:
-        self.writer.write(self.entry)
+    def flush(self, timeout: float | None = None) -> bool:  # type: ignore[override]
+        return self.writer.flush(timeout)
+
+    def close(self) -> None:
+        self.writer.close()
+        super().close()
 
 
 class Bench:
@@ -370,7 +374,6 @@ class Bench:
         logger = make_logger(handler)
         done, elapsed = run_threads(log_call(logger), threads, self.seconds)
         detach(logger, handler)
-        writer.close()
         self.verify(f"floor {synchronous} x{threads}", path, done)
         return done / elapsed
 
@@ -380,22 +383,7 @@ class Bench:
         store = RowStore(path, "FULL", self.row, chained)
         writer = AsyncWriter(store, spool=Spool(path + ".spool.jsonl"))  # type: ignore[arg-type]
         handler = ReadyEntryHandler(writer, dataclasses.replace(self.entry))
-        logger = make_logger(handler)
-        call = log_call(logger)
-        call()  # starts the writer thread
-        writer.flush()
-        gc.collect()
-        start = time.perf_counter()
-        for _ in range(entries):
-            call()
-        flushed = writer.flush()
-        elapsed = time.perf_counter() - start
-        detach(logger, handler)
-        writer.close()
-        if not flushed:
-            self.problems.append("async floor: flush() returned False")
-        self.verify("async floor", path, entries + 1)
-        return entries / elapsed
+        return self.sustained("async floor", path, handler, entries)
 
     def chained(self) -> float:
         """Microseconds per entry of ``store.prepare`` + ``store.append`` (FULL, 1 thread)."""
@@ -434,6 +422,13 @@ class Bench:
         """Entries per second from the first async emit until ``flush()`` returns."""
         path = self.fresh("async-rate")
         handler = AuditHandler(f"sqlite:///{path}", durability="async", default_store=False)
+        return self.sustained("async sustained", path, handler, entries)
+
+    def sustained(
+        self, name: str, path: str, handler: AuditHandler | ReadyEntryHandler, entries: int
+    ) -> float:
+        """Entries per second of *entries* calls into an async *handler* writing to *path*,
+        from the first call until its ``flush()`` returns; the handler is closed after."""
         logger = make_logger(handler)
         call = log_call(logger)
         call()  # starts the writer thread and warms the connection
@@ -446,8 +441,8 @@ class Bench:
         elapsed = time.perf_counter() - start
         detach(logger, handler)
         if not flushed:
-            self.problems.append("async: flush() returned False")
-        self.verify("async sustained", path, entries + 1)
+            self.problems.append(f"{name}: flush() returned False")
+        self.verify(name, path, entries + 1)
         return entries / elapsed
 
     def async_caller(self, bursts: int, burst: int, shuffler: random.Random) -> list[float]:

@@ -99,6 +99,7 @@ from typing import Any
 import structlogx
 from structlogx.audit import chain
 from structlogx.audit.sqlite import MIGRATIONS, STATE, TABLE, SQLiteStore
+from structlogx.audit.sqlite import _entry as decode_row
 from structlogx.audit.writer import AsyncWriter, Spool, SyncWriter
 from structlogx.handlers import AuditHandler
 from structlogx.records import AuditEntry, entry_from_record
@@ -587,23 +588,7 @@ def chained_rows(n: int, seed: int, last: list[str | None]) -> Iterator[tuple[An
     """Yield :func:`generated_rows` with their seeds and hashes; leave the head in *last*."""
     previous: str | None = None
     for row in generated_rows(n, seed):
-        entry = AuditEntry(
-            timestamp=_dt.datetime.fromisoformat(row[1]),
-            action=row[2],
-            level=row[3],
-            logger=row[4],
-            message=row[5],
-            actor_type=row[6],
-            actor_id=row[7],
-            actor_text=row[8],
-            object_type=row[9],
-            object_id=row[10],
-            object_text=row[11],
-            scope=row[12],
-            data=json.loads(row[13]),
-            context=json.loads(row[14]),
-            visible=bool(row[15]),
-        )
+        entry = decode_row(row)  # as the store reads it back: seed, hashes and shred None
         digest = chain.link(previous, row[0], chain.prepare(entry))
         yield (*row[:17], previous, digest, entry.seed, None)
         previous = last[0] = digest
